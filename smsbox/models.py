@@ -1,0 +1,64 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **fields: object) -> "User":
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **fields: object) -> "User":
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: object) -> "User":
+        fields.update(is_staff=True, is_superuser=True, is_verified=True)
+        fields.setdefault("verified_at", timezone.now())
+        return self._create_user(email, password, **fields)
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    class Tier(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        BUSINESS = "business", "Business"
+
+    email = models.EmailField(unique=True)
+    is_staff = models.BooleanField(default=False, help_text="Operators: may log in to the admin.")
+    is_active = models.BooleanField(default=True)
+    is_verified = models.BooleanField(default=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
+    banned_until = models.DateTimeField(null=True, blank=True)
+    webhook_url = models.URLField(blank=True, max_length=500)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["is_verified", "created_at"])]
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def is_banned(self, *, now=None) -> bool:
+        return self.banned_until is not None and self.banned_until > (now or timezone.now())

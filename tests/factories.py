@@ -1,0 +1,41 @@
+"""Factories shared by the whole suite."""
+
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from smsbox.models import User
+from wallets.models import Wallet
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    is_verified = True
+    verified_at = factory.LazyFunction(timezone.now)
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
+
+    @factory.post_generation
+    def _save_password(self, create: bool, extracted: object, **kwargs: object) -> None:
+        if create:
+            self.save(update_fields=["password"])
+
+
+class StaffFactory(UserFactory):
+    email = factory.Sequence(lambda n: f"operator{n}@example.com")
+    is_staff = True
+    is_superuser = True
+
+
+class WalletFactory(factory.django.DjangoModelFactory):
+    """An empty wallet; give it money through ``wallet_deposit`` so the ledger stays whole."""
+
+    class Meta:
+        model = Wallet
+
+    user = factory.SubFactory(UserFactory)
+    balance = Decimal("0")

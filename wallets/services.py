@@ -1,0 +1,238 @@
+"""Every money movement of smsbox. Each one locks the wallet row, re-checks and writes the
+ledger entry and the new balance in one transaction; a repeated idempotency key is a no-op."""
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+
+from smsbox.models import User
+from smsbox.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO
+from wallets.errors import (
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    InvalidAmount,
+    RefundExceedsCharge,
+)
+from wallets.models import LedgerEntry, Wallet
+
+Kind = LedgerEntry.Kind
+_LARGEST = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What caused a movement, named by kind and id, e.g. ``Reference("activation", 42)``."""
+
+    kind: str
+    id: str | int
+
+    def key(self, prefix: str) -> str:
+        return f"{prefix}:{self.kind}:{self.id}"
+
+
+def wallet_get_or_create(*, user: User) -> Wallet:
+    wallet, _ = Wallet.objects.get_or_create(user=user)
+    return wallet
+
+
+def wallet_deposit(
+    *,
+    wallet: Wallet,
+    amount: Decimal,
+    idempotency_key: str,
+    reference: Reference | None = None,
+    actor: User | None = None,
+    memo: str = "",
+) -> LedgerEntry:
+    """Credit money paid in; ``idempotency_key`` is the processor's transaction id."""
+    return _move(
+        wallet=wallet,
+        kind=Kind.DEPOSIT,
+        amount=_positive(amount),
+        idempotency_key=f"deposit:{idempotency_key}",
+        reference=reference,
+        actor=actor,
+        memo=memo,
+    )
+
+
+def wallet_charge(
+    *,
+    wallet: Wallet,
+    amount: Decimal,
+    reference: Reference,
+    idempotency_key: str | None = None,
+    renewal: bool = False,
+    memo: str = "",
+) -> LedgerEntry:
+    """Take money for a purchase (or a rental renewal); ``InsufficientFunds`` writes nothing."""
+    kind = Kind.RENEWAL if renewal else Kind.CHARGE
+    return _move(
+        wallet=wallet,
+        kind=kind,
+        amount=-_positive(amount),
+        idempotency_key=idempotency_key or reference.key(kind),
+        reference=reference,
+        memo=memo,
+    )
+
+
+def wallet_refund(
+    *,
+    wallet: Wallet,
+    amount: Decimal,
+    reference: Reference,
+    idempotency_key: str | None = None,
+    memo: str = "",
+) -> LedgerEntry:
+    """Give back (part of) what was charged for ``reference``; never more than was charged."""
+    return _move(
+        wallet=wallet,
+        kind=Kind.REFUND,
+        amount=_positive(amount),
+        idempotency_key=idempotency_key or reference.key(Kind.REFUND),
+        reference=reference,
+        memo=memo,
+    )
+
+
+def wallet_adjust(
+    *,
+    wallet: Wallet,
+    amount: Decimal,
+    actor: User,
+    reason: str,
+    idempotency_key: str | None = None,
+) -> LedgerEntry:
+    """An operator's correction, positive or negative, always with a reason."""
+    if not reason.strip():
+        raise InvalidAmount("An adjustment needs a reason.")
+    return _move(
+        wallet=wallet,
+        kind=Kind.ADJUSTMENT,
+        amount=_signed(amount),
+        idempotency_key=f"adjustment:{idempotency_key or uuid.uuid4()}",
+        reference=None,
+        actor=actor,
+        memo=reason.strip()[:255],
+    )
+
+
+def wallet_forfeit(*, wallet: Wallet, reference: Reference, memo: str = "") -> LedgerEntry | None:
+    """Take the whole remaining balance, e.g. when its account is deleted. None when empty."""
+    with transaction.atomic():
+        locked = Wallet.objects.select_for_update().get(pk=wallet.pk)
+        key = reference.key(Kind.FORFEIT)
+        if locked.balance == ZERO and not LedgerEntry.objects.filter(idempotency_key=key).exists():
+            return None
+        existing = LedgerEntry.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return existing
+        return _move(
+            wallet=locked,
+            kind=Kind.FORFEIT,
+            amount=-locked.balance,
+            idempotency_key=key,
+            reference=reference,
+            memo=memo,
+        )
+
+
+def _move(
+    *,
+    wallet: Wallet,
+    kind: str,
+    amount: Decimal,
+    idempotency_key: str,
+    reference: Reference | None,
+    actor: User | None = None,
+    memo: str = "",
+) -> LedgerEntry:
+    try:
+        with transaction.atomic():
+            return _write(
+                wallet_id=wallet.pk,
+                kind=kind,
+                amount=amount,
+                idempotency_key=idempotency_key,
+                reference=reference,
+                actor=actor,
+                memo=memo,
+            )
+    except IntegrityError:
+        # Another wallet took the same key between our check and our insert.
+        existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _replayed(existing, wallet_id=wallet.pk, kind=kind, amount=amount)
+
+
+def _write(
+    *,
+    wallet_id: int,
+    kind: str,
+    amount: Decimal,
+    idempotency_key: str,
+    reference: Reference | None,
+    actor: User | None,
+    memo: str,
+) -> LedgerEntry:
+    locked = Wallet.objects.select_for_update().get(pk=wallet_id)
+    existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _replayed(existing, wallet_id=wallet_id, kind=kind, amount=amount)
+    if kind == Kind.REFUND:
+        _check_refundable(wallet_id=wallet_id, reference=reference, amount=amount)
+    new_balance = locked.balance + amount
+    if new_balance < ZERO:
+        raise InsufficientFunds(extra={"balance": str(locked.balance), "amount": str(-amount)})
+    locked.balance = new_balance
+    locked.save(update_fields=["balance", "updated_at"])
+    return LedgerEntry.objects.create(
+        wallet=locked,
+        kind=kind,
+        amount=amount,
+        balance_after=new_balance,
+        reference_kind=reference.kind if reference else "",
+        reference_id=str(reference.id) if reference else "",
+        idempotency_key=idempotency_key,
+        actor=actor,
+        memo=memo,
+    )
+
+
+def _replayed(entry: LedgerEntry, *, wallet_id: int, kind: str, amount: Decimal) -> LedgerEntry:
+    if (entry.wallet_id, entry.kind, entry.amount) != (wallet_id, kind, amount):
+        raise IdempotencyKeyReused(extra={"idempotency_key": entry.idempotency_key})
+    return entry
+
+
+def _check_refundable(*, wallet_id: int, reference: Reference | None, amount: Decimal) -> None:
+    if reference is None:
+        raise RefundExceedsCharge("A refund must name what it refunds.")
+    net = LedgerEntry.objects.filter(
+        wallet_id=wallet_id, reference_kind=reference.kind, reference_id=str(reference.id)
+    ).filter(Q(kind__in=[Kind.CHARGE, Kind.RENEWAL, Kind.REFUND]))
+    charged_net = -(net.aggregate(total=Sum("amount"))["total"] or ZERO)
+    if amount > charged_net:
+        raise RefundExceedsCharge(extra={"refundable": str(charged_net), "amount": str(amount)})
+
+
+def _positive(amount: Decimal) -> Decimal:
+    amount = _signed(amount)
+    if amount <= ZERO:
+        raise InvalidAmount("The amount must be positive.")
+    return amount
+
+
+def _signed(amount: Decimal) -> Decimal:
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise InvalidAmount("Amounts are Decimals.")
+    if amount == ZERO:
+        raise InvalidAmount("The amount must not be zero.")
+    if amount.as_tuple().exponent < -MONEY_DECIMAL_PLACES or abs(amount) >= _LARGEST:
+        raise InvalidAmount(f"At most {MONEY_DECIMAL_PLACES} decimal places and below {_LARGEST}.")
+    return amount
