@@ -43,7 +43,7 @@ def wallet_summary(*, wallet: Wallet | None) -> WalletSummary:
         consume=_sum("amount", Q(kind__in=[Kind.CHARGE, Kind.RENEWAL, Kind.REFUND])),
     )
     return WalletSummary(
-        balance=wallet.balance,
+        balance=Wallet.objects.values_list("balance", flat=True).get(pk=wallet.pk),
         frozen_amount=sum((source(wallet) for source in _frozen_sources), ZERO),
         total_recharge=totals["recharge"],
         total_consume=-totals["consume"],

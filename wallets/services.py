@@ -153,7 +153,7 @@ def _move(
 ) -> LedgerEntry:
     try:
         with transaction.atomic():
-            return _write(
+            entry, wallet.balance = _write(
                 wallet_id=wallet.pk,
                 kind=kind,
                 amount=amount,
@@ -168,6 +168,7 @@ def _move(
         if existing is None:
             raise
         return _replayed(existing, wallet_id=wallet.pk, kind=kind, amount=amount)
+    return entry
 
 
 def _write(
@@ -179,11 +180,12 @@ def _write(
     reference: Reference | None,
     actor: User | None,
     memo: str,
-) -> LedgerEntry:
+) -> tuple[LedgerEntry, Decimal]:
+    """Lock, re-check, write; answers the entry and the wallet's balance now."""
     locked = Wallet.objects.select_for_update().get(pk=wallet_id)
     existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
-        return _replayed(existing, wallet_id=wallet_id, kind=kind, amount=amount)
+        return _replayed(existing, wallet_id=wallet_id, kind=kind, amount=amount), locked.balance
     if kind == Kind.REFUND:
         _check_refundable(wallet_id=wallet_id, reference=reference, amount=amount)
     new_balance = locked.balance + amount
@@ -191,7 +193,7 @@ def _write(
         raise InsufficientFunds(extra={"balance": str(locked.balance), "amount": str(-amount)})
     locked.balance = new_balance
     locked.save(update_fields=["balance", "updated_at"])
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry.objects.create(
         wallet=locked,
         kind=kind,
         amount=amount,
@@ -202,6 +204,7 @@ def _write(
         actor=actor,
         memo=memo,
     )
+    return entry, new_balance
 
 
 def _replayed(entry: LedgerEntry, *, wallet_id: int, kind: str, amount: Decimal) -> LedgerEntry:
