@@ -39,3 +39,25 @@ class WalletFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     balance = Decimal("0")
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """A live key made by ``api_key_create``; the raw key is on ``.raw_key`` (tests only).
+
+    Pass ``raw_key="..."`` to install a chosen key.
+    """
+
+    class Meta:
+        model = "apikeys.ApiKey"
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"key {n}")
+    raw_key = None
+
+    @classmethod
+    def _create(cls, model_class: type, *args: object, **kwargs: object) -> object:
+        from apikeys.services import api_key_create
+
+        api_key, raw_key = api_key_create(**kwargs)
+        api_key.raw_key = raw_key
+        return api_key

@@ -1,0 +1,68 @@
+"""Reads of API keys, and the check of a presented key."""
+
+import hmac
+from datetime import timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from apikeys.errors import ApiKeyNotFound
+from apikeys.keys import is_well_formed, key_digest, key_prefix
+from apikeys.models import ApiKey
+from smsbox.models import User
+
+# last_used_at is written at most once per this interval per key.
+LAST_USED_WRITE_INTERVAL = timedelta(minutes=1)
+
+
+def api_key_authenticate(raw_key: str) -> ApiKey | None:
+    """The live key of an active user that ``raw_key`` is, or None.
+
+    Sits on the hot path of every API call: one indexed query by prefix (with the user joined),
+    digests compared in constant time, and ``last_used_at`` refreshed at most once a minute.
+    """
+    if not is_well_formed(raw_key):
+        return None
+    digest = key_digest(raw_key)
+    candidates = ApiKey.objects.select_related("user").filter(
+        prefix=key_prefix(raw_key), revoked_at__isnull=True, user__is_active=True
+    )
+    match = None
+    for candidate in candidates:
+        if hmac.compare_digest(candidate.digest, digest):
+            match = candidate
+    if match is not None:
+        _touch(match)
+    return match
+
+
+def _touch(api_key: ApiKey) -> None:
+    """Refresh ``last_used_at`` when it is older than the interval, by a conditional UPDATE so
+    that concurrent requests with one key write it once."""
+    now = timezone.now()
+    stale_before = now - LAST_USED_WRITE_INTERVAL
+    if api_key.last_used_at is not None and api_key.last_used_at >= stale_before:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale_before)
+    ).update(last_used_at=now)
+    api_key.last_used_at = now
+
+
+def api_keys_for_user(*, user: User, include_revoked: bool = False) -> QuerySet[ApiKey]:
+    keys = ApiKey.objects.filter(user=user)
+    if not include_revoked:
+        keys = keys.filter(revoked_at__isnull=True)
+    return keys.order_by("-created_at", "-id")
+
+
+def api_key_get_for_user(*, user: User, key_id: int | str) -> ApiKey:
+    """The key ``key_id`` of ``user`` (revoked ones too); ``ApiKeyNotFound`` for anyone else's."""
+    try:
+        key_id = int(key_id)
+    except (TypeError, ValueError):
+        raise ApiKeyNotFound() from None
+    try:
+        return ApiKey.objects.get(pk=key_id, user=user)
+    except ApiKey.DoesNotExist:
+        raise ApiKeyNotFound() from None
