@@ -206,3 +206,11 @@ LOGGING = {
 
 # last_activity_at is written at most once per this many seconds per user.
 SMSBOX_ACTIVITY_WRITE_INTERVAL = env.int("SMSBOX_ACTIVITY_WRITE_INTERVAL", default=300)
+
+# Customer webhooks: refuse URLs that resolve to private, loopback, link-local, multicast,
+# reserved or unspecified addresses unless this is on (local development and tests only).
+SMSBOX_WEBHOOK_ALLOW_PRIVATE = env.bool("SMSBOX_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Regexes that find the code in an SMS text, tried in order (first match wins); empty means the
+# built-in list in rentals/codes.py. Comma-separated, so a pattern cannot contain a comma: write
+# [0-9]{4}[0-9]?[0-9]?, not [0-9]{4,6}. A named group "code" (or group 1) marks the code.
+SMSBOX_CODE_PATTERNS = env.list("SMSBOX_CODE_PATTERNS", default=[])
