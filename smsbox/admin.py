@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 
-from smsbox.models import User
+from smsbox.models import JobRun, User
+from smsbox.selectors import job_runs_latest
 
 
 @admin.register(User)
@@ -10,17 +12,64 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "tier", "is_verified", "is_staff", "last_activity_at", "created_at"]
     list_filter = ["tier", "is_verified", "is_staff", "is_active"]
     search_fields = ["email"]
-    readonly_fields = ["created_at", "last_login", "last_activity_at", "verified_at"]
+    readonly_fields = [
+        "created_at",
+        "last_login",
+        "last_activity_at",
+        "verified_at",
+        "inactivity_notice_days",
+        "inactivity_notice_sent_at",
+        "deleted_at",
+    ]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (
             "Account",
             {"fields": ["tier", "is_verified", "verified_at", "banned_until", "webhook_url"]},
         ),
-        ("Activity", {"fields": ["created_at", "last_login", "last_activity_at"]}),
+        (
+            "Activity",
+            {
+                "fields": [
+                    "created_at",
+                    "last_login",
+                    "last_activity_at",
+                    "inactivity_notice_days",
+                    "inactivity_notice_sent_at",
+                    "deleted_at",
+                ]
+            },
+        ),
         (
             "Permissions",
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
         ),
     ]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    """History of the periodic jobs, read-only; the last run of every job is shown on top."""
+
+    change_list_template = "admin/smsbox/jobrun/change_list.html"
+    list_display = ["name", "status", "started_at", "duration", "rows", "errors", "hostname"]
+    list_filter = ["status", "name"]
+    search_fields = ["name", "hostname", "error"]
+    date_hierarchy = "started_at"
+    readonly_fields = [f.name for f in JobRun._meta.fields]
+
+    @admin.display(description="Seconds")
+    def duration(self, run: JobRun) -> str:
+        return "—" if run.duration is None else f"{run.duration:.1f}"
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "latest_runs": job_runs_latest()}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -45,6 +45,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     banned_until = models.DateTimeField(null=True, blank=True)
     webhook_url = models.URLField(blank=True, max_length=500)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Account lifecycle: the smallest lead time (days before deletion) of the inactivity notices
+    # sent since the account was last active; cleared by activity.
+    inactivity_notice_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    inactivity_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    # Set when the account was anonymised in place because its row could not be deleted.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -62,3 +68,34 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def is_banned(self, *, now=None) -> bool:
         return self.banned_until is not None and self.banned_until > (now or timezone.now())
+
+
+class JobRun(models.Model):
+    """One run of a periodic job: when, where, how many rows it touched, what went wrong."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        OK = "ok", "OK"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=100, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows = models.PositiveIntegerField(default=0, help_text="Rows the job changed.")
+    errors = models.PositiveIntegerField(default=0, help_text="Rows the job could not handle.")
+    error = models.TextField(blank=True)
+    hostname = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["name", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def duration(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

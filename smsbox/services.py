@@ -1,10 +1,18 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
+from smsbox.account_errors import EmailTaken, VerificationLinkExpired, VerificationLinkInvalid
+from smsbox.emails import email_send
 from smsbox.models import User
+
+_VERIFICATION_SALT = "smsbox.email-verification"
 
 
 def user_record_activity(*, user: User, now=None) -> bool:
@@ -20,7 +28,72 @@ def user_record_activity(*, user: User, now=None) -> bool:
     written = (
         User.objects.filter(pk=user.pk)
         .filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=stale_before))
-        .update(last_activity_at=now)
+        .update(last_activity_at=now, inactivity_notice_days=None, inactivity_notice_sent_at=None)
     )
     user.last_activity_at = now
+    if written:
+        user.inactivity_notice_days = user.inactivity_notice_sent_at = None
     return bool(written)
+
+
+# --- Sign-up and e-mail verification ----------------------------------------------------------
+
+
+def user_sign_up(*, email: str, password: str, base_url: str | None = None) -> User:
+    """Create an unverified account and send it the verification link.
+
+    The password must have passed the validators already (the sign-up form runs them).
+    """
+    email = User.objects.normalize_email(email).strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise EmailTaken()
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password)
+    except IntegrityError as exc:  # the same address signed up a moment ago
+        raise EmailTaken() from exc
+    user_verification_send(user=user, base_url=base_url)
+    return user
+
+
+def user_verification_token(*, user: User) -> str:
+    """A signed token naming the account and the address it verifies; it expires."""
+    return signing.dumps({"u": user.pk, "e": user.email}, salt=_VERIFICATION_SALT)
+
+
+def user_verification_send(*, user: User, base_url: str | None = None) -> bool:
+    """E-mail ``user`` a verification link, at most once a minute; answers whether it was sent."""
+    if user.is_verified or not cache.add(f"verification-sent:{user.pk}", 1, timeout=60):
+        return False
+    path = reverse("verify-email", kwargs={"token": user_verification_token(user=user)})
+    email_send(
+        template="verify_email",
+        to=user.email,
+        context={
+            "user": user,
+            "link": f"{(base_url or settings.SMSBOX_SITE_URL).rstrip('/')}{path}",
+            "hours": settings.SMSBOX_VERIFICATION_LINK_HOURS,
+        },
+    )
+    return True
+
+
+def user_verify_email(*, token: str) -> User:
+    """Mark the account named by ``token`` verified (again: a no-op)."""
+    max_age = timedelta(hours=settings.SMSBOX_VERIFICATION_LINK_HOURS)
+    try:
+        data = signing.loads(token, salt=_VERIFICATION_SALT, max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise VerificationLinkExpired() from exc
+    except signing.BadSignature as exc:
+        raise VerificationLinkInvalid() from exc
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=data.get("u"), email=data.get("e"))
+        user = user.filter(is_active=True).first()
+        if user is None:
+            raise VerificationLinkInvalid()
+        if not user.is_verified:
+            user.is_verified = True
+            user.verified_at = timezone.now()
+            user.save(update_fields=["is_verified", "verified_at"])
+    return user

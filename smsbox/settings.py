@@ -214,3 +214,42 @@ SMSBOX_WEBHOOK_ALLOW_PRIVATE = env.bool("SMSBOX_WEBHOOK_ALLOW_PRIVATE", default=
 # built-in list in rentals/codes.py. Comma-separated, so a pattern cannot contain a comma: write
 # [0-9]{4}[0-9]?[0-9]?, not [0-9]{4,6}. A named group "code" (or group 1) marks the code.
 SMSBOX_CODE_PATTERNS = env.list("SMSBOX_CODE_PATTERNS", default=[])
+
+# --- Accounts and background work -------------------------------------------------------------
+# Session-authenticated dashboard use counts as activity (API use is recorded by the API-key
+# authentication class).
+MIDDLEWARE = [*MIDDLEWARE, "smsbox.middleware.ActivityMiddleware"]
+
+# Absolute links in e-mails sent from background jobs (no request to build them from).
+SMSBOX_SITE_URL = env.str("SMSBOX_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Unverified accounts are deleted this many days after sign-up.
+SMSBOX_UNVERIFIED_ACCOUNT_DAYS = env.int("SMSBOX_UNVERIFIED_ACCOUNT_DAYS", default=7)
+# The e-mail verification link expires after this many hours (a new one can be requested).
+SMSBOX_VERIFICATION_LINK_HOURS = env.int("SMSBOX_VERIFICATION_LINK_HOURS", default=48)
+# Verified accounts are deleted after this many days without activity ...
+SMSBOX_INACTIVE_ACCOUNT_DAYS = env.int("SMSBOX_INACTIVE_ACCOUNT_DAYS", default=365)
+# ... after inactivity notices sent this many days before the deletion (each one once).
+SMSBOX_INACTIVITY_NOTICE_DAYS = [
+    int(days) for days in env.list("SMSBOX_INACTIVITY_NOTICE_DAYS", default=["30", "7"])
+]
+# Rows a sweep claims per batch (memory stays constant whatever the table size).
+SMSBOX_JOB_BATCH_SIZE = env.int("SMSBOX_JOB_BATCH_SIZE", default=200)
+# Job history (admin: Job runs) is kept this many days.
+SMSBOX_JOB_HISTORY_DAYS = env.int("SMSBOX_JOB_HISTORY_DAYS", default=30)
+
+# Every smsbox task is idempotent (it re-fetches and re-checks state), so a task is acknowledged
+# only once it has finished: a worker lost mid-task means a redelivery, not a lost job.
+CELERY_TASK_ACKS_LATE = env.bool("CELERY_TASK_ACKS_LATE", default=True)
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+if REDIS_URL:
+    # Unacknowledged tasks come back after this long; longer than any task's time limit.
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int(
+        "CELERY_VISIBILITY_TIMEOUT", default=3600
+    )
+
+# The file-based e-mail backend (EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend)
+# writes here.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))

@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from smsbox import views
+from smsbox.forms import EmailPasswordResetForm, LoginForm
 
 admin.site.site_header = "smsbox back office"
 admin.site.site_title = "smsbox"
@@ -11,4 +14,43 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("healthz/ping", views.healthz_ping, name="healthz-ping"),
+    # Customer accounts: Django's auth views with templates in templates/registration/.
+    path("", views.home, name="home"),
+    path("accounts/signup/", views.SignUpView.as_view(), name="signup"),
+    path("accounts/signup/done/", views.signup_done, name="signup-done"),
+    path("accounts/verify/resend/", views.verification_resend, name="verify-email-resend"),
+    path("accounts/verify/<str:token>/", views.verify_email, name="verify-email"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/reset/",
+        auth_views.PasswordResetView.as_view(
+            form_class=EmailPasswordResetForm,
+            email_template_name="emails/password_reset.txt",
+            subject_template_name="emails/password_reset_subject.txt",
+            extra_email_context={"site_url": settings.SMSBOX_SITE_URL},
+        ),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
 ]

@@ -1,0 +1,248 @@
+"""The account lifecycle: deleting unverified and inactive accounts, inactivity notices.
+
+smsbox sits at the bottom of the import graph, so the apps above it take part in a deletion
+through two registries, filled from their ``AppConfig.ready()``:
+
+- ``register_deletion_guard(fn)``: ``fn(user) -> str | None`` answers a reason to keep the
+  account (e.g. "active rental") or None. Any reason keeps the account for now.
+- ``register_deletion_handler(fn)``: ``fn(user) -> None`` runs inside the deletion transaction,
+  with the user row locked, before personal data is removed (e.g. wallets forfeits the balance).
+  An exception rolls the whole deletion back.
+
+Deleting an account removes the ``User`` row (its API keys cascade; the wallet and its ledger
+stay, unlinked and anonymous, so the books still balance). Where another app protects the row,
+the account is anonymised in place instead: e-mail, password, webhook URL cleared, deactivated,
+``deleted_at`` set.
+
+The sweeps are safe on several workers at once: each walks the candidates in primary-key
+batches and claims every row on its own (``SELECT … FOR UPDATE SKIP LOCKED`` for deletions, a
+conditional UPDATE for notices), so a row is handled by exactly one worker.
+"""
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import ProtectedError, QuerySet, RestrictedError
+from django.utils import timezone
+
+from smsbox import selectors
+from smsbox.emails import email_send
+from smsbox.jobs import tracked_job
+from smsbox.models import User
+
+logger = logging.getLogger(__name__)
+
+DeletionGuard = Callable[[User], str | None]
+DeletionHandler = Callable[[User], None]
+
+_guards: list[DeletionGuard] = []
+_handlers: list[DeletionHandler] = []
+
+
+def register_deletion_guard(guard: DeletionGuard) -> DeletionGuard:
+    if guard not in _guards:
+        _guards.append(guard)
+    return guard
+
+
+def unregister_deletion_guard(guard: DeletionGuard) -> None:
+    if guard in _guards:
+        _guards.remove(guard)
+
+
+def register_deletion_handler(handler: DeletionHandler) -> DeletionHandler:
+    if handler not in _handlers:
+        _handlers.append(handler)
+    return handler
+
+
+def unregister_deletion_handler(handler: DeletionHandler) -> None:
+    if handler in _handlers:
+        _handlers.remove(handler)
+
+
+def account_deletion_blockers(*, user: User) -> list[str]:
+    """Every reason the registered guards give to keep ``user``."""
+    return [reason for guard in _guards if (reason := guard(user))]
+
+
+# --- Deletion ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeletionOutcome:
+    user_id: int
+    deleted: bool
+    reason: str = ""  # why it was kept, when it was
+
+
+def account_delete(*, user_id: int, eligible: QuerySet[User] | None = None) -> DeletionOutcome:
+    """Delete the account ``user_id`` if it is (still) in ``eligible`` and no guard objects.
+
+    The row is claimed with ``FOR UPDATE SKIP LOCKED``: when another worker holds it, this call
+    answers "kept, busy" and leaves it to that worker.
+    """
+    candidates = eligible if eligible is not None else User.objects.all()
+    with transaction.atomic():
+        user = candidates.select_for_update(skip_locked=True, of=("self",)).filter(pk=user_id)
+        user = user.first()
+        if user is None:
+            return DeletionOutcome(user_id, False, "not eligible or claimed elsewhere")
+        blockers = account_deletion_blockers(user=user)
+        if blockers:
+            return DeletionOutcome(user_id, False, "; ".join(blockers))
+        for handler in _handlers:
+            handler(user)
+        _remove(user)
+    logger.info("account %s deleted", user_id)
+    return DeletionOutcome(user_id, True)
+
+
+def _remove(user: User) -> None:
+    try:
+        with transaction.atomic():
+            user.delete()
+    except (ProtectedError, RestrictedError):
+        _anonymise(user)
+
+
+def _anonymise(user: User) -> None:
+    user.email = f"deleted-{user.pk}@deleted.invalid"
+    user.set_unusable_password()
+    user.webhook_url = ""
+    user.is_active = False
+    user.last_login = None
+    user.deleted_at = timezone.now()
+    user.save(
+        update_fields=["email", "password", "webhook_url", "is_active", "last_login", "deleted_at"]
+    )
+
+
+def _delete_sweep(job: tracked_job, users: QuerySet[User], *, batch_size: int) -> None:
+    for batch in selectors.pk_batches(users, size=batch_size):
+        for user_id in batch:
+            try:
+                outcome = account_delete(user_id=user_id, eligible=users)
+            except Exception as exc:  # one bad account must not stop the sweep
+                job.fail(f"user {user_id}", exc)
+                continue
+            job.rows += int(outcome.deleted)
+
+
+def accounts_delete_unverified(
+    *, now: datetime | None = None, batch_size: int | None = None
+) -> int:
+    """Delete the unverified accounts older than the verification window; answers how many."""
+    with tracked_job("accounts.delete_unverified") as job:
+        users = selectors.accounts_unverified_expired(now=now or timezone.now())
+        _delete_sweep(job, users, batch_size=batch_size or settings.SMSBOX_JOB_BATCH_SIZE)
+    return job.rows
+
+
+def accounts_delete_inactive(*, now: datetime | None = None, batch_size: int | None = None) -> int:
+    """Delete the verified accounts inactive past the limit (after their notices)."""
+    with tracked_job("accounts.delete_inactive") as job:
+        users = selectors.accounts_inactive_expired(now=now or timezone.now())
+        _delete_sweep(job, users, batch_size=batch_size or settings.SMSBOX_JOB_BATCH_SIZE)
+    return job.rows
+
+
+# --- Inactivity notices -----------------------------------------------------------------------
+
+
+def account_notify_inactive(*, user_id: int, step: selectors.NoticeStep, now: datetime) -> bool:
+    """Send ``user_id`` the notice of ``step`` unless it (or a shorter one) was sent already.
+
+    The conditional UPDATE claims the notice; the e-mail is sent inside the same transaction so
+    that a failed send leaves the notice due for the next run.
+    """
+    with transaction.atomic():
+        claimed = (
+            selectors.accounts_due_notice(step=step)
+            .filter(pk=user_id)
+            .update(inactivity_notice_days=step.lead_days, inactivity_notice_sent_at=now)
+        )
+        if not claimed:
+            return False
+        user = selectors.with_last_seen(User.objects.filter(pk=user_id)).get()
+        _send_notice(user, lead_days=step.lead_days, now=now)
+    return True
+
+
+def _send_notice(user: User, *, lead_days: int, now: datetime) -> None:
+    limit = timedelta(days=settings.SMSBOX_INACTIVE_ACCOUNT_DAYS)
+    deletion_on = max(user.last_seen + limit, now + timedelta(days=lead_days))
+    email_send(
+        template="inactivity_notice",
+        to=user.email,
+        context={"user": user, "deletion_on": deletion_on, "lead_days": lead_days},
+    )
+
+
+def accounts_notify_inactive(*, now: datetime | None = None, batch_size: int | None = None) -> int:
+    """Send every inactivity notice that is due, each at most once; answers how many."""
+    now = now or timezone.now()
+    size = batch_size or settings.SMSBOX_JOB_BATCH_SIZE
+    with tracked_job("accounts.notify_inactive") as job:
+        for step in selectors.notice_steps(now=now):
+            users = selectors.accounts_due_notice(step=step)
+            for batch in selectors.pk_batches(users, size=size):
+                for user_id in batch:
+                    try:
+                        job.rows += account_notify_inactive(user_id=user_id, step=step, now=now)
+                    except Exception as exc:  # e.g. the mail server refused one address
+                        job.fail(f"user {user_id}", exc)
+    return job.rows
+
+
+# --- Dry run ----------------------------------------------------------------------------------
+
+
+def accounts_lifecycle_plan(
+    *, now: datetime | None = None, batch_size: int | None = None
+) -> Iterator[str]:
+    """What the three jobs would do now, one line per account; changes nothing."""
+    now = now or timezone.now()
+    size = batch_size or settings.SMSBOX_JOB_BATCH_SIZE
+    yield from _deletion_plan("unverified", selectors.accounts_unverified_expired(now=now), size)
+    for step in selectors.notice_steps(now=now):
+        for user in _iterate(selectors.accounts_due_notice(step=step), size):
+            yield (
+                f"would send the {step.lead_days}-day inactivity notice to user {user.pk} "
+                f"<{user.email}> (last seen {user.last_seen:%Y-%m-%d})"
+            )
+    yield from _deletion_plan("inactive", selectors.accounts_inactive_expired(now=now), size)
+
+
+def _deletion_plan(why: str, users: QuerySet[User], size: int) -> Iterator[str]:
+    for user in _iterate(users, size):
+        blockers = account_deletion_blockers(user=user)
+        if blockers:
+            yield f"would keep {why} user {user.pk} <{user.email}>: {'; '.join(blockers)}"
+        else:
+            yield f"would delete {why} user {user.pk} <{user.email}>"
+
+
+def _iterate(users: QuerySet[User], size: int) -> Iterator[User]:
+    for batch in selectors.pk_batches(users, size=size):
+        yield from users.filter(pk__in=batch).order_by("pk")
+
+
+__all__ = [
+    "DeletionOutcome",
+    "account_delete",
+    "account_deletion_blockers",
+    "account_notify_inactive",
+    "accounts_delete_inactive",
+    "accounts_delete_unverified",
+    "accounts_lifecycle_plan",
+    "accounts_notify_inactive",
+    "register_deletion_guard",
+    "register_deletion_handler",
+    "unregister_deletion_guard",
+    "unregister_deletion_handler",
+]
