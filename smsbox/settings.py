@@ -220,6 +220,9 @@ SMSBOX_CODE_PATTERNS = env.list("SMSBOX_CODE_PATTERNS", default=[])
 # authentication class).
 MIDDLEWARE = [*MIDDLEWARE, "smsbox.middleware.ActivityMiddleware"]
 
+# Flash messages live in the session: no cookie besides the session and CSRF ones.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 # Absolute links in e-mails sent from background jobs (no request to build them from).
 SMSBOX_SITE_URL = env.str("SMSBOX_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Unverified accounts are deleted this many days after sign-up.
