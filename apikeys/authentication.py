@@ -1,0 +1,63 @@
+"""API key authentication for the REST API, and the key extraction the protocols share.
+
+A key may come as ``X-API-Key: KEY``, ``Authorization: Bearer KEY``, or an ``api_key`` query or
+form parameter (the SMS-Activate handler protocol passes it that way).
+"""
+
+from django.http import HttpRequest
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request, is_form_media_type
+
+from apikeys.models import ApiKey
+from apikeys.selectors import api_key_authenticate
+from smsbox.models import User
+from smsbox.services import user_record_activity
+
+PARAMETER = "api_key"
+
+
+def api_key_from_request(request: HttpRequest | Request) -> str | None:
+    """The raw key a request presents, or None when it presents none.
+
+    Looks at, in order: the ``X-API-Key`` header, an ``Authorization: Bearer`` header, the
+    ``api_key`` query parameter, and the ``api_key`` field of a form body.
+    """
+    meta = request.META
+    header = meta.get("HTTP_X_API_KEY", "").strip()
+    if header:
+        return header
+    scheme, _, credentials = meta.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    query = request.GET.get(PARAMETER, "").strip()
+    if query:
+        return query
+    return _form_value(request) or None
+
+
+def _form_value(request: HttpRequest | Request) -> str:
+    """The form field, read only from form bodies so a JSON body is never parsed here."""
+    if not is_form_media_type(request.content_type or ""):
+        return ""
+    value = request.POST.get(PARAMETER, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """No key: None, so another authenticator may try. A wrong or revoked key: 401."""
+
+    www_authenticate_realm = "api"
+
+    def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
+        raw_key = api_key_from_request(request)
+        if raw_key is None:
+            return None
+        api_key = api_key_authenticate(raw_key)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        user_record_activity(user=api_key.user)
+        return api_key.user, api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'Bearer realm="{self.www_authenticate_realm}"'

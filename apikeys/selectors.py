@@ -36,17 +36,20 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
     return match
 
 
-def _touch(api_key: ApiKey) -> None:
+def _touch(api_key: ApiKey) -> bool:
     """Refresh ``last_used_at`` when it is older than the interval, by a conditional UPDATE so
-    that concurrent requests with one key write it once."""
+    that concurrent requests with one key write it once. Answers whether a row was written."""
     now = timezone.now()
     stale_before = now - LAST_USED_WRITE_INTERVAL
     if api_key.last_used_at is not None and api_key.last_used_at >= stale_before:
-        return
-    ApiKey.objects.filter(pk=api_key.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale_before)
-    ).update(last_used_at=now)
+        return False
+    written = (
+        ApiKey.objects.filter(pk=api_key.pk)
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale_before))
+        .update(last_used_at=now)
+    )
     api_key.last_used_at = now
+    return bool(written)
 
 
 def api_keys_for_user(*, user: User, include_revoked: bool = False) -> QuerySet[ApiKey]:
