@@ -61,3 +61,18 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
         api_key, raw_key = api_key_create(**kwargs)
         api_key.raw_key = raw_key
         return api_key
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    """A webhook delivery that is due now (no task enqueued: ``webhook_enqueue`` does that)."""
+
+    class Meta:
+        model = "rentals.WebhookDelivery"
+
+    user = factory.SubFactory(UserFactory)
+    url = "https://hooks.example.com/smsbox"
+    event = "activation.sms"
+    payload = factory.Sequence(lambda n: {"activationId": n, "service": "tg", "code": "12345"})
+    reference_kind = "activation"
+    reference_id = factory.Sequence(str)
+    next_attempt_at = factory.LazyFunction(timezone.now)
