@@ -1,4 +1,10 @@
+from decimal import Decimal
+
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from smsbox.money import money_field_kwargs
 
 
 class Country(models.Model):
@@ -51,3 +57,204 @@ class Operator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.country.iso})"
+
+
+class Provider(models.Model):
+    """An upstream we buy numbers from, spoken to through the adapter of its ``protocol``.
+
+    ``api_key`` is a credential: write-only in the admin and never logged. ``extra_params`` are
+    sent with every call (e.g. SMSPool's ``pool`` and ``setting=smspool``); ``service_codes``
+    and ``country_codes`` map our catalog codes to the provider's where they differ;
+    ``settings`` holds protocol options (the simulator's pool, delays and injected failures).
+    """
+
+    class Protocol(models.TextChoices):
+        SMS_ACTIVATE = "sms_activate", "SMS-Activate handler"
+        SIMSMSBOX = "simsmsbox", "SimSmsBox REST"
+        SIMPLE_GET = "simple_get", "Simple GET text"
+        SIMULATOR = "simulator", "Simulator"
+
+    name = models.CharField(max_length=64, unique=True)
+    protocol = models.CharField(max_length=16, choices=Protocol.choices)
+    base_url = models.URLField(
+        blank=True, help_text="E.g. https://api.example.com/stubs/handler_api.php"
+    )
+    api_key = models.CharField("credentials", max_length=255, blank=True)
+    extra_params = models.JSONField(
+        default=dict, blank=True, help_text='Sent with every call, e.g. {"setting": "smspool"}.'
+    )
+    service_codes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Our service code → the provider\'s, e.g. {"tg": "telegram"}.',
+    )
+    country_codes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Our SMS-Activate country id → the provider\'s code, e.g. {"187": "US"}.',
+    )
+    settings = models.JSONField(default=dict, blank=True, help_text="Protocol options.")
+    enabled = models.BooleanField(default=True)
+    priority = models.SmallIntegerField(
+        default=100, help_text="Breaks price ties: the lower number is tried first."
+    )
+    timeout = models.DecimalField(
+        "timeout (seconds)", max_digits=5, decimal_places=2, default=Decimal("15")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(timeout__gt=0), name="provider_timeout_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Offer(models.Model):
+    """What a provider sells: a service in a country (``operator`` blank = any) at a cost."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="offers")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="offers")
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="offers")
+    operator = models.CharField(max_length=32, blank=True, default="")
+    cost = models.DecimalField(**money_field_kwargs())
+    stock = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["service", "country", "cost"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "service", "country", "operator"], name="offer_unique"
+            ),
+            models.CheckConstraint(condition=Q(cost__gte=0), name="offer_cost_non_negative"),
+        ]
+        indexes = [models.Index(fields=["service", "country", "stock"], name="offer_route_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.service.code}/{self.country.sms_activate_id} @ {self.cost}"
+
+
+class PriceRule(models.Model):
+    """Markup on the upstream cost for a scope; the rule naming the most of provider, service
+    and country wins. retail = cost * (1 + percent/100) + fixed, in cents, never below floor."""
+
+    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.CASCADE)
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.CASCADE)
+    country = models.ForeignKey(Country, null=True, blank=True, on_delete=models.CASCADE)
+    percent = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("0"))
+    fixed = models.DecimalField(default=Decimal("0"), **money_field_kwargs())
+    floor = models.DecimalField(default=Decimal("0"), **money_field_kwargs())
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider", "service", "country"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "service", "country"],
+                name="price_rule_unique_scope",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__gt=-100), name="price_rule_percent_gt_-100"
+            ),
+            models.CheckConstraint(condition=Q(floor__gte=0), name="price_rule_floor_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        scope = [str(x) for x in (self.provider, self.service, self.country) if x is not None]
+        return f"{' / '.join(scope) or 'everything'}: +{self.percent}% +{self.fixed}"
+
+    @property
+    def specificity(self) -> tuple[int, bool, bool, bool]:
+        """More scope fields win; between equals provider, then service, then country."""
+        named = (
+            self.provider_id is not None,
+            self.service_id is not None,
+            self.country_id is not None,
+        )
+        return (sum(named), *named)
+
+
+class PurchaseAttempt(models.Model):
+    """One try to buy from one provider, as the router made it; the health figures read these."""
+
+    class Outcome(models.TextChoices):
+        BOUGHT = "bought", "Bought"
+        NO_NUMBERS = "no_numbers", "No numbers"
+        NO_BALANCE = "no_balance", "Upstream balance too low"
+        BAD_CREDENTIALS = "bad_credentials", "Bad credentials"
+        TRANSIENT = "transient", "Transient error"
+        UNKNOWN = "unknown", "Outcome unknown"
+        REJECTED = "rejected", "Rejected"
+        EXCLUDED = "excluded", "Number banned by the customer"
+
+    ERRORS = (Outcome.NO_BALANCE, Outcome.BAD_CREDENTIALS, Outcome.TRANSIENT, Outcome.UNKNOWN)
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="attempts")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="+")
+    operator = models.CharField(max_length=32, blank=True, default="")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    latency_ms = models.PositiveIntegerField()
+    upstream_id = models.CharField(max_length=64, blank=True, default="")
+    phone = models.CharField(max_length=32, blank=True, default="")
+    cost = models.DecimalField(null=True, blank=True, **money_field_kwargs())
+    error = models.CharField(max_length=255, blank=True, default="")
+    sms_received_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["provider", "created_at"], name="attempt_provider_time_idx"),
+            models.Index(fields=["provider", "upstream_id"], name="attempt_upstream_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.outcome} {self.upstream_id}".strip()
+
+
+class SimulatedNumber(models.Model):
+    """The simulator's side of a number it sold: what an upstream keeps about an order."""
+
+    class Kind(models.TextChoices):
+        ACTIVATION = "activation", "Activation"
+        RENT = "rent", "Rent"
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting for SMS"
+        RECEIVED = "received", "SMS received"
+        CANCELLED = "cancelled", "Cancelled"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Sold nothing (injected failure)"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
+    sequence = models.PositiveIntegerField(help_text="n-th number this provider sold.")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ACTIVATION)
+    service_code = models.CharField(max_length=16)
+    country_id_sa = models.PositiveIntegerField("country (SMS-Activate id)")
+    phone = models.CharField(max_length=32)
+    cost = models.DecimalField(**money_field_kwargs())
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
+    code = models.CharField(max_length=32, blank=True, default="")
+    sms_due_at = models.DateTimeField(null=True, blank=True)
+    messages = models.JSONField(default=list, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "sequence"], name="simulated_sequence_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "sms_due_at"], name="simulated_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} #{self.sequence} {self.phone}"

@@ -76,3 +76,36 @@ class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
     reference_kind = "activation"
     reference_id = factory.Sequence(str)
     next_attempt_at = factory.LazyFunction(timezone.now)
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    """A simulator provider (no network); pass ``protocol`` and ``base_url`` for the others."""
+
+    class Meta:
+        model = "providers.Provider"
+
+    name = factory.Sequence(lambda n: f"provider-{n}")
+    protocol = "simulator"
+    api_key = "upstream-secret"
+    settings = factory.LazyFunction(lambda: {"sms_delay": None})
+    timeout = Decimal("5")
+
+
+class OfferFactory(factory.django.DjangoModelFactory):
+    """An offer for Telegram in the USA unless told otherwise."""
+
+    class Meta:
+        model = "providers.Offer"
+
+    provider = factory.SubFactory(ProviderFactory)
+    service = factory.LazyFunction(lambda: _catalog("Service", code="tg"))
+    country = factory.LazyFunction(lambda: _catalog("Country", sms_activate_id=187))
+    cost = Decimal("0.50")
+    stock = 10
+    updated_at = factory.LazyFunction(timezone.now)
+
+
+def _catalog(model: str, **lookup: object) -> object:
+    from django.apps import apps
+
+    return apps.get_model("providers", model).objects.get(**lookup)

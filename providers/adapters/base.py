@@ -1,0 +1,240 @@
+"""The one typed interface every upstream protocol implements, its results and its errors.
+
+Adapters speak in our catalog's terms (``Service``, ``Country``, operator codes) and translate
+to the provider's codes through the provider's mappings. Every network call has the provider's
+timeout. Errors say what happened upstream:
+
+- ``NoNumbers``: definitely nothing bought (out of stock, nothing within the max cost) — fail over.
+- ``UpstreamNoBalance`` / ``BadCredentials``: the provider cannot sell to us now — fail over.
+- ``Transient``: the call did not take effect (connection refused, 503, server error token);
+  retry later or fail over.
+- ``OutcomeUnknown``: the call may have taken effect (a buy that timed out) — never fail over
+  blindly; reconcile against the upstream.
+- ``UpstreamRejected``: a definite refusal of this particular request (early cancel, unknown id).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, ClassVar
+
+from smsbox.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from providers.models import Country, Provider, Service
+
+
+class UpstreamError(ApplicationError):
+    code = "UPSTREAM_ERROR"
+    message = "The upstream provider failed."
+    status = 502
+
+
+class NoNumbers(UpstreamError):
+    code = "NO_NUMBERS"
+    message = "No numbers are available."
+    status = 409
+
+
+class UpstreamNoBalance(UpstreamError):
+    code = "UPSTREAM_NO_BALANCE"
+    message = "The upstream provider account has no balance."
+
+
+class BadCredentials(UpstreamError):
+    code = "UPSTREAM_BAD_CREDENTIALS"
+    message = "The upstream provider refused our credentials."
+
+
+class Transient(UpstreamError):
+    code = "UPSTREAM_TRANSIENT"
+    message = "The upstream provider is temporarily unavailable."
+    status = 503
+
+
+class OutcomeUnknown(UpstreamError):
+    code = "UPSTREAM_OUTCOME_UNKNOWN"
+    message = "The upstream provider did not say whether the request took effect."
+    status = 504
+
+
+class UpstreamRejected(UpstreamError):
+    code = "UPSTREAM_REJECTED"
+    message = "The upstream provider refused the request."
+    status = 409
+
+
+class Unsupported(UpstreamRejected):
+    code = "UPSTREAM_UNSUPPORTED"
+    message = "The upstream protocol has no such operation."
+
+
+@dataclass(frozen=True)
+class OfferQuote:
+    """One line of a provider's price list, in our catalog's codes."""
+
+    service_code: str
+    country_id: int  # SMS-Activate country id, our catalog key
+    cost: Decimal
+    stock: int
+    operator: str = ""
+
+
+@dataclass(frozen=True)
+class BoughtNumber:
+    upstream_id: str
+    phone: str
+    cost: Decimal | None = None  # None when the protocol does not say (the offer's cost applies)
+
+
+@dataclass(frozen=True)
+class UpstreamMessage:
+    text: str
+    code: str = ""
+    sender: str = ""
+    received_at: datetime | None = None
+    upstream_message_id: str = ""
+
+
+@dataclass(frozen=True)
+class UpstreamStatus:
+    """``state``: waiting, received, cancelled or finished; ``code`` is the latest code."""
+
+    WAITING: ClassVar[str] = "waiting"
+    RECEIVED: ClassVar[str] = "received"
+    CANCELLED: ClassVar[str] = "cancelled"
+    FINISHED: ClassVar[str] = "finished"
+
+    state: str
+    code: str = ""
+    text: str = ""
+    messages: list[UpstreamMessage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RentedNumber:
+    upstream_id: str
+    phone: str
+    ends_at: datetime | None
+    cost: Decimal | None = None
+
+
+class Adapter(ABC):
+    """One upstream protocol. Subclasses set ``protocol`` and implement every operation."""
+
+    protocol: ClassVar[str]
+
+    def __init__(self, provider: Provider, *, timeout: float | None = None) -> None:
+        self.provider = provider
+        self.timeout = float(provider.timeout)
+        if timeout is not None:  # a caller in a hurry (an admin page) may only shorten it
+            self.timeout = min(self.timeout, timeout)
+
+    # --- codes ---------------------------------------------------------------------------
+    def service_code(self, service: Service) -> str:
+        return str(self.provider.service_codes.get(service.code, service.code))
+
+    def our_service_code(self, upstream_code: str) -> str:
+        reverse = {str(v): k for k, v in self.provider.service_codes.items()}
+        return reverse.get(upstream_code, upstream_code)
+
+    def country_code(self, country: Country) -> str:
+        mapped = self.provider.country_codes.get(str(country.sms_activate_id))
+        return str(mapped) if mapped is not None else self.default_country_code(country)
+
+    def default_country_code(self, country: Country) -> str:
+        return str(country.sms_activate_id)
+
+    def our_country_id(self, upstream_code: str) -> int | None:
+        """The SMS-Activate id of the country the provider calls ``upstream_code``."""
+        from providers.models import Country
+
+        reverse = {str(v).lower(): int(k) for k, v in self.provider.country_codes.items()}
+        if upstream_code.lower() in reverse:
+            return reverse[upstream_code.lower()]
+        for country in Country.objects.only("sms_activate_id", "iso"):
+            if self.default_country_code(country).lower() == upstream_code.lower():
+                return country.sms_activate_id
+        return None
+
+    # --- activations ---------------------------------------------------------------------
+    @abstractmethod
+    def fetch_offers(self) -> list[OfferQuote]: ...
+
+    @abstractmethod
+    def buy(
+        self,
+        *,
+        service: Service,
+        country: Country,
+        operator: str = "",
+        max_cost: Decimal | None = None,
+    ) -> BoughtNumber: ...
+
+    @abstractmethod
+    def status(self, *, upstream_id: str) -> UpstreamStatus: ...
+
+    @abstractmethod
+    def request_another_sms(self, *, upstream_id: str) -> None: ...
+
+    @abstractmethod
+    def cancel(self, *, upstream_id: str) -> None: ...
+
+    @abstractmethod
+    def finish(self, *, upstream_id: str) -> None: ...
+
+    def release_unwanted(self, *, upstream_id: str) -> None:
+        """Give back a number we will not use (e.g. one the customer banned)."""
+        self.cancel(upstream_id=upstream_id)
+
+    # --- long-term rentals ---------------------------------------------------------------
+    @abstractmethod
+    def rent(
+        self, *, service: Service | None, country: Country, hours: int, operator: str = ""
+    ) -> RentedNumber: ...
+
+    @abstractmethod
+    def rent_messages(self, *, upstream_id: str) -> list[UpstreamMessage]: ...
+
+    @abstractmethod
+    def rent_extend(self, *, upstream_id: str, hours: int) -> RentedNumber: ...
+
+    @abstractmethod
+    def rent_finish(self, *, upstream_id: str) -> None: ...
+
+    @abstractmethod
+    def rent_cancel(self, *, upstream_id: str) -> None: ...
+
+    # --- account -------------------------------------------------------------------------
+    @abstractmethod
+    def balance(self) -> Decimal: ...
+
+
+_CODE_RE = re.compile(r"(?<![\d-])(\d{3}-\d{3}|\d{4,8})(?![\d-])")
+
+
+def extract_code(text: str) -> str:
+    """The verification code in an SMS text: the first group of 4-8 digits (or ``123-456``)."""
+    match = _CODE_RE.search(text or "")
+    return match.group(1).replace("-", "") if match else ""
+
+
+def parse_decimal(raw: object, *, what: str = "amount") -> Decimal:
+    """A money figure from an upstream body (``"12.50"``, ``12.5``), or ``ValueError``."""
+    if isinstance(raw, bool) or raw is None:
+        raise ValueError(f"{what} missing")
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"{what} {raw!r} is not a number") from exc
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{what} {raw!r} is not an amount")
+    return value
+
+
+def digits(phone: object) -> str:
+    return "".join(ch for ch in str(phone) if ch.isdigit())

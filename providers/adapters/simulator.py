@@ -1,0 +1,397 @@
+"""The simulator: an upstream with its own number pool per country that needs no network.
+
+It sells every configured service in its countries, answers like a real upstream, and delivers
+an SMS with a code after a delay through ``providers.signals.upstream_sms_received`` — the same
+path an upstream push takes — from a Celery task scheduled at the delay, and when polled.
+
+Everything it draws comes from ``random.Random(f"{seed}:{sequence}")``, where ``sequence``
+counts the buys of the provider, so the same seed gives the same numbers, codes and failures.
+Settings on the provider (all optional)::
+
+    seed            0             countries     [0, 6, 16, 187, 43]   (SMS-Activate ids)
+    services        every visible catalog service (or a list of codes)
+    cost            "0.10"        costs         {"tg": "0.25"}   stock   100
+    pool_size       500           balance       "1000.00"
+    sms_delay       5             seconds until the SMS; null = never
+    code_length     6             code_alphabet "digits" or "alnum"
+    sms_text        "Your {service} code is {code}"
+    fail_no_numbers 0.0           share of buys answered NoNumbers
+    fail_timeout    0.0           share of buys that take effect but raise OutcomeUnknown
+    fail_transient  0.0           share of buys answered Transient
+    late_sms        0.0           share of numbers whose SMS comes after late_sms_delay
+    late_sms_delay  1800
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from providers.adapters.base import (
+    Adapter,
+    BoughtNumber,
+    NoNumbers,
+    OfferQuote,
+    OutcomeUnknown,
+    RentedNumber,
+    Transient,
+    UpstreamMessage,
+    UpstreamRejected,
+    UpstreamStatus,
+)
+
+DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "countries": [0, 6, 16, 187, 43],
+    "services": None,
+    "cost": "0.10",
+    "costs": {},
+    "stock": 100,
+    "pool_size": 500,
+    "balance": "1000.00",
+    "sms_delay": 5,
+    "code_length": 6,
+    "code_alphabet": "digits",
+    "sms_text": "Your {service} code is {code}",
+    "fail_no_numbers": 0.0,
+    "fail_timeout": 0.0,
+    "fail_transient": 0.0,
+    "late_sms": 0.0,
+    "late_sms_delay": 1800,
+}
+_CALLING_CODES = {0: "7", 1: "380", 2: "7", 6: "62", 16: "44", 43: "49", 187: "1"}
+_FAILED = "failed"  # status of a draw that sold nothing (kept so the sequence moves on)
+
+
+class SimulatorAdapter(Adapter):
+    protocol = "simulator"
+
+    @property
+    def conf(self) -> dict[str, Any]:
+        return {**DEFAULTS, **(self.provider.settings or {})}
+
+    # --- catalog -------------------------------------------------------------------------
+    def _service_codes(self) -> list[str]:
+        from providers.models import Service
+
+        if self.conf["services"] is not None:
+            return [str(code) for code in self.conf["services"]]
+        return list(Service.objects.filter(visible=True).values_list("code", flat=True))
+
+    def _cost(self, service_code: str) -> Decimal:
+        return Decimal(str(self.conf["costs"].get(service_code, self.conf["cost"])))
+
+    def fetch_offers(self) -> list[OfferQuote]:
+        from providers.models import Country
+
+        countries = Country.objects.filter(sms_activate_id__in=self.conf["countries"])
+        stock = int(self.conf["stock"])
+        return [
+            OfferQuote(
+                service_code=code, country_id=c.sms_activate_id, cost=self._cost(code), stock=stock
+            )
+            for c in countries.order_by("sms_activate_id")
+            for code in self._service_codes()
+        ]
+
+    # --- drawing -------------------------------------------------------------------------
+    def _pool(self, country_id: int) -> list[str]:
+        rng = random.Random(f"{self.conf['seed']}:pool:{country_id}")
+        prefix = _CALLING_CODES.get(country_id, f"99{country_id:03d}")
+        pool = {
+            prefix + "".join(rng.choices(string.digits, k=10))
+            for _ in range(self.conf["pool_size"])
+        }
+        return sorted(pool)
+
+    def _code(self, rng: random.Random) -> str:
+        alphabet = (
+            string.digits
+            if self.conf["code_alphabet"] == "digits"
+            else string.ascii_uppercase + string.digits
+        )
+        return "".join(rng.choices(alphabet, k=int(self.conf["code_length"])))
+
+    def _open(self, service, country, *, kind: str, hours: int | None, max_cost: Decimal | None):
+        """Draw the next sale under the provider's row lock; returns (number, failure)."""
+        from providers.models import Provider, SimulatedNumber
+
+        conf = self.conf
+        with transaction.atomic():
+            Provider.objects.select_for_update().filter(pk=self.provider.pk).first()
+            last = SimulatedNumber.objects.filter(provider=self.provider).aggregate(
+                m=Max("sequence")
+            )["m"]
+            sequence = (last or 0) + 1
+            rng = random.Random(f"{conf['seed']}:{sequence}")
+            draw, start, code, late = rng.random(), rng.random(), self._code(rng), rng.random()
+            service_code = service.code if service else "full"
+            failure = self._failure(draw, service_code, country.sms_activate_id, max_cost)
+            sells = failure is None or isinstance(failure, OutcomeUnknown)
+            phone = self._phone(country.sms_activate_id, start) if sells else ""
+            if phone is None:
+                failure = NoNumbers("The simulator's pool for this country is exhausted.")
+            number = SimulatedNumber.objects.create(
+                provider=self.provider,
+                sequence=sequence,
+                kind=kind,
+                service_code=service_code,
+                country_id_sa=country.sms_activate_id,
+                phone=phone or "",
+                cost=self._cost(service_code),
+                status=_FAILED
+                if failure and not isinstance(failure, OutcomeUnknown)
+                else "waiting",
+                code=code,
+                sms_due_at=self._due(late < conf["late_sms"]),
+                ends_at=timezone.now() + timedelta(hours=hours) if hours else None,
+            )
+            if number.status == "waiting":
+                self._schedule(number)
+        return number, failure
+
+    def _failure(self, draw: float, service_code: str, country_id: int, max_cost: Decimal | None):
+        conf = self.conf
+        if country_id not in conf["countries"] or int(conf["stock"]) <= 0:
+            return NoNumbers("The simulator has no numbers for this country.")
+        if service_code != "full" and service_code not in self._service_codes():
+            return NoNumbers("The simulator does not sell this service.")
+        if max_cost is not None and self._cost(service_code) > max_cost:
+            return NoNumbers("Nothing within the maximum cost.")
+        bounds = (conf["fail_no_numbers"], conf["fail_timeout"], conf["fail_transient"])
+        if draw < bounds[0]:
+            return NoNumbers("The simulator injected NO_NUMBERS.")
+        if draw < bounds[0] + bounds[1]:
+            return OutcomeUnknown("The simulator injected a buy timeout.")
+        if draw < sum(bounds):
+            return Transient("The simulator injected a transient error.")
+        return None
+
+    def _phone(self, country_id: int, start: float) -> str | None:
+        from providers.models import SimulatedNumber
+
+        pool = self._pool(country_id)
+        busy = set(
+            SimulatedNumber.objects.filter(
+                provider=self.provider, country_id_sa=country_id, status__in=["waiting", "received"]
+            ).values_list("phone", flat=True)
+        )
+        first = int(start * len(pool))
+        for i in range(len(pool)):
+            phone = pool[(first + i) % len(pool)]
+            if phone not in busy:
+                return phone
+        return None
+
+    def _due(self, late: bool):
+        delay = self.conf["sms_delay"]
+        if delay is None:
+            return None
+        seconds = max(float(delay), float(self.conf["late_sms_delay"])) if late else float(delay)
+        return timezone.now() + timedelta(seconds=seconds)
+
+    def _schedule(self, number) -> None:
+        if number.sms_due_at is None:
+            return
+        from providers import tasks
+
+        countdown = max((number.sms_due_at - timezone.now()).total_seconds(), 0)
+        transaction.on_commit(
+            lambda: tasks.simulator_deliver_sms.apply_async((number.pk,), countdown=countdown)
+        )
+
+    def _get(self, upstream_id: str, *, kind: str = "activation"):
+        from providers.models import SimulatedNumber
+
+        simulator_deliver_due(provider_id=self.provider.pk, upstream_id=upstream_id)
+        number = (
+            SimulatedNumber.objects.filter(provider=self.provider, kind=kind, pk=_int(upstream_id))
+            .exclude(status=_FAILED)
+            .first()
+        )
+        if number is None:
+            raise UpstreamRejected("No such activation.", extra={"token": "NO_ACTIVATION"})
+        return number
+
+    # --- activations ---------------------------------------------------------------------
+    def buy(self, *, service, country, operator="", max_cost=None) -> BoughtNumber:
+        number, failure = self._open(
+            service, country, kind="activation", hours=None, max_cost=max_cost
+        )
+        if failure:
+            raise failure
+        return BoughtNumber(upstream_id=str(number.pk), phone=number.phone, cost=number.cost)
+
+    def status(self, *, upstream_id: str) -> UpstreamStatus:
+        number = self._get(upstream_id)
+        messages = [_message(m) for m in number.messages]
+        state = {
+            "waiting": UpstreamStatus.WAITING,
+            "received": UpstreamStatus.RECEIVED,
+            "cancelled": UpstreamStatus.CANCELLED,
+            "finished": UpstreamStatus.FINISHED,
+        }[number.status]
+        code = messages[-1].code if messages else ""
+        return UpstreamStatus(
+            state=state, code=code, text=messages[-1].text if messages else "", messages=messages
+        )
+
+    def _transition(
+        self, upstream_id: str, *, allowed: set[str], to: str, kind: str = "activation"
+    ):
+        from providers.models import SimulatedNumber
+
+        number = self._get(upstream_id, kind=kind)
+        with transaction.atomic():
+            number = SimulatedNumber.objects.select_for_update().get(pk=number.pk)
+            if number.status == to:
+                return number
+            if number.status not in allowed:
+                raise UpstreamRejected(
+                    f"The number is {number.status}.", extra={"token": "BAD_STATUS"}
+                )
+            number.status = to
+            if to == "waiting":
+                rng = random.Random(f"{self.conf['seed']}:{number.sequence}:{len(number.messages)}")
+                number.code = self._code(rng)
+                number.sms_due_at = self._due(False)
+                self._schedule(number)
+            number.save(update_fields=["status", "code", "sms_due_at"])
+        return number
+
+    def request_another_sms(self, *, upstream_id: str) -> None:
+        self._transition(upstream_id, allowed={"received"}, to="waiting")
+
+    def cancel(self, *, upstream_id: str) -> None:
+        self._transition(upstream_id, allowed={"waiting"}, to="cancelled")
+
+    def finish(self, *, upstream_id: str) -> None:
+        self._transition(upstream_id, allowed={"waiting", "received"}, to="finished")
+
+    # --- long-term rentals ---------------------------------------------------------------
+    def rent(self, *, service, country, hours, operator="") -> RentedNumber:
+        number, failure = self._open(service, country, kind="rent", hours=hours, max_cost=None)
+        if failure:
+            raise failure
+        return RentedNumber(
+            upstream_id=str(number.pk), phone=number.phone, ends_at=number.ends_at, cost=number.cost
+        )
+
+    def rent_messages(self, *, upstream_id: str) -> list[UpstreamMessage]:
+        return [_message(m) for m in self._get(upstream_id, kind="rent").messages]
+
+    def rent_extend(self, *, upstream_id: str, hours: int) -> RentedNumber:
+        from providers.models import SimulatedNumber
+
+        number = self._get(upstream_id, kind="rent")
+        with transaction.atomic():
+            number = SimulatedNumber.objects.select_for_update().get(pk=number.pk)
+            if number.status in ("cancelled", "finished"):
+                raise UpstreamRejected("The rent is over.", extra={"token": "RENT_DIE"})
+            number.ends_at = max(number.ends_at or timezone.now(), timezone.now()) + timedelta(
+                hours=hours
+            )
+            number.save(update_fields=["ends_at"])
+        return RentedNumber(
+            upstream_id=str(number.pk), phone=number.phone, ends_at=number.ends_at, cost=number.cost
+        )
+
+    def rent_finish(self, *, upstream_id: str) -> None:
+        self._transition(upstream_id, allowed={"waiting", "received"}, to="finished", kind="rent")
+
+    def rent_cancel(self, *, upstream_id: str) -> None:
+        self._transition(upstream_id, allowed={"waiting", "received"}, to="cancelled", kind="rent")
+
+    # --- account -------------------------------------------------------------------------
+    def balance(self) -> Decimal:
+        return Decimal(str(self.conf["balance"]))
+
+
+def simulator_deliver_due(
+    *, provider_id: int | None = None, upstream_id: str | None = None, limit: int = 500
+) -> int:
+    """Deliver every SMS whose time has come (optionally of one number); returns how many."""
+    from providers.models import SimulatedNumber
+
+    due = SimulatedNumber.objects.filter(status="waiting", sms_due_at__lte=timezone.now())
+    if provider_id is not None:
+        due = due.filter(provider_id=provider_id)
+    if upstream_id is not None:
+        due = due.filter(pk=_int(upstream_id))
+    delivered = 0
+    for pk in due.order_by("sms_due_at").values_list("pk", flat=True)[:limit]:
+        delivered += simulator_deliver(number_id=pk)
+    return delivered
+
+
+def simulator_deliver(*, number_id: int) -> bool:
+    """Deliver the SMS of a number if it is waiting and due; False when there is nothing to do."""
+    from providers.models import SimulatedNumber
+    from providers.signals import upstream_sms_received
+
+    with transaction.atomic():
+        number = (
+            SimulatedNumber.objects.select_for_update(of=("self",))
+            .select_related("provider")
+            .filter(pk=number_id, status="waiting", sms_due_at__lte=timezone.now())
+            .first()
+        )
+        if number is None:
+            return False
+        adapter = SimulatorAdapter(number.provider)
+        service_name = number.service_code
+        text = adapter.conf["sms_text"].format(service=service_name, code=number.code)
+        received_at = timezone.now()
+        message_id = f"{number.pk}-{len(number.messages) + 1}"
+        number.messages = [
+            *number.messages,
+            {
+                "id": message_id,
+                "text": text,
+                "code": number.code,
+                "sender": service_name,
+                "at": received_at.isoformat(),
+            },
+        ]
+        number.status = "received"
+        number.save(update_fields=["messages", "status"])
+        upstream_sms_received.send(
+            sender=SimulatorAdapter,
+            provider=number.provider,
+            upstream_id=str(number.pk),
+            phone=number.phone,
+            sender_name=service_name,
+            text=text,
+            code=number.code,
+            upstream_message_id=message_id,
+            received_at=received_at,
+        )
+    return True
+
+
+def _message(raw: dict[str, Any]) -> UpstreamMessage:
+    from datetime import datetime
+
+    return UpstreamMessage(
+        text=raw["text"],
+        code=raw.get("code", ""),
+        sender=raw.get("sender", ""),
+        received_at=datetime.fromisoformat(raw["at"]) if raw.get("at") else None,
+        upstream_message_id=raw.get("id", ""),
+    )
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise UpstreamRejected(
+            "No such activation.", extra={"token": "WRONG_ACTIVATION_ID"}
+        ) from None

@@ -1,0 +1,73 @@
+"""A circuit breaker per provider, kept in the Django cache so every worker sees it.
+
+Closed: calls go through. After ``SMSBOX_BREAKER_FAILURES`` consecutive failures it opens for
+``SMSBOX_BREAKER_COOLDOWN`` seconds and calls are skipped. After the cool-down it is half-open:
+one caller at a time may try; a success closes it, a failure opens it again.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+_KEEP = 7 * 24 * 3600
+
+
+def _failures_key(provider_id: int) -> str:
+    return f"providers:breaker:{provider_id}:failures"
+
+
+def _opened_key(provider_id: int) -> str:
+    return f"providers:breaker:{provider_id}:opened_at"
+
+
+def _trial_key(provider_id: int) -> str:
+    return f"providers:breaker:{provider_id}:trial"
+
+
+def threshold() -> int:
+    return int(getattr(settings, "SMSBOX_BREAKER_FAILURES", 5))
+
+
+def cooldown() -> int:
+    return int(getattr(settings, "SMSBOX_BREAKER_COOLDOWN", 60))
+
+
+def breaker_state(provider_id: int) -> str:
+    opened_at = cache.get(_opened_key(provider_id))
+    if opened_at is None:
+        return CLOSED
+    if timezone.now().timestamp() - opened_at < cooldown():
+        return OPEN
+    return HALF_OPEN
+
+
+def breaker_allows(provider_id: int) -> bool:
+    """Whether a call may go to the provider now; in half-open, only the one trial caller."""
+    state = breaker_state(provider_id)
+    if state == CLOSED:
+        return True
+    if state == OPEN:
+        return False
+    return cache.add(_trial_key(provider_id), 1, timeout=cooldown())
+
+
+def breaker_record_success(provider_id: int) -> None:
+    cache.delete_many(
+        [_failures_key(provider_id), _opened_key(provider_id), _trial_key(provider_id)]
+    )
+
+
+def breaker_record_failure(provider_id: int) -> None:
+    key = _failures_key(provider_id)
+    cache.add(key, 0, timeout=_KEEP)
+    try:
+        failures = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=_KEEP)
+        failures = 1
+    if failures >= threshold() or breaker_state(provider_id) == HALF_OPEN:
+        cache.set(_opened_key(provider_id), timezone.now().timestamp(), timeout=_KEEP)
+        cache.delete(_trial_key(provider_id))
