@@ -24,8 +24,10 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
     if not is_well_formed(raw_key):
         return None
     digest = key_digest(raw_key)
-    candidates = ApiKey.objects.select_related("user").filter(
-        prefix=key_prefix(raw_key), revoked_at__isnull=True, user__is_active=True
+    candidates = (
+        ApiKey.objects.select_related("user")
+        .filter(prefix=key_prefix(raw_key), revoked_at__isnull=True, user__is_active=True)
+        .order_by()
     )
     match = None
     for candidate in candidates:

@@ -201,3 +201,20 @@ def _drf(request):
     from rest_framework.request import Request
 
     return Request(request)
+
+
+def test_the_openapi_document_offers_the_three_ways_to_pass_a_key():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator(patterns=urlpatterns).get_schema(request=None, public=True)
+
+    assert schema["components"]["securitySchemes"] == {
+        "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        "bearerAuth": {"type": "http", "scheme": "bearer"},
+        "apiKeyQuery": {"type": "apiKey", "in": "query", "name": "api_key"},
+    }
+    assert schema["paths"]["/whoami"]["get"]["security"] == [
+        {"apiKeyHeader": []},
+        {"bearerAuth": []},
+        {"apiKeyQuery": []},
+    ]
