@@ -55,13 +55,16 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         text = json.dumps(obj.payload, indent=2, ensure_ascii=False)
         return format_html("<pre>{}</pre>", text)
 
-    @admin.action(description="Redeliver (a new round of attempts)")
+    @admin.action(description="Redeliver (a new round of attempts)", permissions=["redeliver"])
     def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         count = 0
         for delivery in queryset:
             webhook_redeliver(delivery=delivery, actor=request.user)
             count += 1
         self.message_user(request, f"{count} deliveries scheduled again.", messages.SUCCESS)
+
+    def has_redeliver_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("rentals.change_webhookdelivery")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -13,6 +13,7 @@ from itertools import pairwise
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -536,6 +537,19 @@ def test_redeliver_from_the_admin(receiver, allow_private, eager_celery, client)
     # the test transaction never commits, so the task has not run: the row waits, due now
     assert (delivery.status, delivery.attempts) == (Status.PENDING, 0)
     assert delivery.next_attempt_at <= timezone.now()
+
+
+@pytest.mark.django_db
+def test_an_operator_with_view_permission_only_cannot_redeliver(client):
+    delivery = WebhookDeliveryFactory(status=Status.FAILED, attempts=1)
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_webhookdelivery"))
+    client.force_login(viewer)
+    url = reverse("admin:rentals_webhookdelivery_changelist")
+    assert client.get(url).status_code == 200
+    client.post(url, {"action": "redeliver", "_selected_action": [delivery.pk]})
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.FAILED, 1)
 
 
 @pytest.mark.django_db
