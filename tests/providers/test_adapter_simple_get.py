@@ -1,0 +1,191 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from providers.adapters import (
+    BadCredentials,
+    NoNumbers,
+    OutcomeUnknown,
+    Transient,
+    Unsupported,
+    UpstreamNoBalance,
+    UpstreamRejected,
+    UpstreamStatus,
+    adapter_for,
+)
+from providers.models import Country, Service
+from tests.factories import ProviderFactory
+from tests.providers.fakes import as_json, text
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def provider(fake_simple_get):
+    return ProviderFactory(
+        protocol="simple_get",
+        base_url=fake_simple_get.url,
+        service_codes={"tg": "17"},
+        settings={
+            "offers": [
+                {"service": "tg", "country": "UK", "cost": "0.45", "stock": 3},
+                {"service": "tg", "country": "Atlantis", "cost": "1", "stock": 1},
+            ]
+        },
+        timeout=Decimal("0.5"),
+    )
+
+
+@pytest.fixture
+def tg():
+    return Service.objects.get(code="tg")
+
+
+@pytest.fixture
+def uk():
+    return Country.objects.get(sms_activate_id=16)
+
+
+def test_buy_sends_service_id_and_country_and_returns_international_phone(
+    provider, fake_simple_get, tg, uk
+):
+    bought = adapter_for(provider).buy(service=tg, country=uk)
+
+    assert (bought.upstream_id, bought.phone) == ("1001", "447684563067")
+    params = fake_simple_get.requests[-1].params
+    assert (params["serviceId"], params["country"], params["key"]) == (
+        "17",
+        "UK",
+        "upstream-secret",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ("NO_PHONE_AVAILABLE", NoNumbers),
+        ("NO_BALANCE", UpstreamNoBalance),
+        ("ORDER_ALREADY_OPEN_991", Transient),
+        ("INVALID_KEY", BadCredentials),
+        ("SOMETHING_NEW", UpstreamRejected),
+        ("ORDER_ID_x_NUMBER_", OutcomeUnknown),
+        ("<html>", OutcomeUnknown),
+    ],
+)
+def test_buy_errors_are_typed(provider, fake_simple_get, tg, uk, body, error):
+    fake_simple_get.respond_next(text(body))
+
+    with pytest.raises(error):
+        adapter_for(provider).buy(service=tg, country=uk)
+
+
+def test_http_errors_and_timeout(provider, fake_simple_get, tg, uk):
+    fake_simple_get.respond_next(text("oops", status=500))
+    with pytest.raises(OutcomeUnknown):
+        adapter_for(provider).buy(service=tg, country=uk)
+    fake_simple_get.respond_next(text("oops", status=500))
+    with pytest.raises(Transient):
+        adapter_for(provider).status(upstream_id="1")
+
+    provider.timeout = Decimal("0.2")
+    fake_simple_get.delay = 1.0
+    with pytest.raises(OutcomeUnknown):
+        adapter_for(provider).buy(service=tg, country=uk)
+    with pytest.raises(Transient):
+        adapter_for(provider).balance()
+
+
+def test_status_cancel_and_skip(provider, fake_simple_get, tg, uk):
+    adapter = adapter_for(provider)
+    upstream_id = adapter.buy(service=tg, country=uk).upstream_id
+    assert adapter.status(upstream_id=upstream_id).state == UpstreamStatus.WAITING
+
+    fake_simple_get.orders[int(upstream_id)]["sms"] = "Your Telegram code is 0183. Never share it."
+    status = adapter.status(upstream_id=upstream_id)
+    assert (status.state, status.code) == (UpstreamStatus.RECEIVED, "0183")
+    assert status.text == "Your Telegram code is 0183. Never share it."
+    with pytest.raises(UpstreamRejected):  # ORDER_ALREADY_COMPLETED
+        adapter.cancel(upstream_id=upstream_id)
+
+    other = adapter.buy(service=tg, country=uk).upstream_id
+    adapter.release_unwanted(upstream_id=other)
+    assert fake_simple_get.requests[-1].path == "/api/skipnumber"
+    assert adapter.status(upstream_id=other).state == UpstreamStatus.CANCELLED
+    adapter.cancel(upstream_id=other)  # ORDER_ALREADY_EXPIRED: it is gone, which is what we want
+
+    with pytest.raises(Unsupported):
+        adapter.request_another_sms(upstream_id=upstream_id)
+
+
+def test_status_malformed_is_transient(provider, fake_simple_get):
+    fake_simple_get.respond_next(text("weird answer"))
+
+    with pytest.raises(Transient):
+        adapter_for(provider).status(upstream_id="1")
+
+
+def test_offers_come_from_settings(provider):
+    [quote] = adapter_for(provider).fetch_offers()
+
+    assert (quote.service_code, quote.country_id, quote.cost, quote.stock) == (
+        "tg",
+        16,
+        Decimal("0.45"),
+        3,
+    )
+
+
+def test_balance(provider, fake_simple_get):
+    assert adapter_for(provider).balance() == Decimal("7.25")
+    fake_simple_get.respond_next(text("INVALID_KEY"))
+    with pytest.raises(BadCredentials):
+        adapter_for(provider).balance()
+
+
+def test_rental_lifecycle(provider, fake_simple_get, uk):
+    adapter = adapter_for(provider)
+
+    rented = adapter.rent(service=None, country=uk, hours=24 * 60)
+    assert fake_simple_get.requests[-1].json()["package"] == "3m"
+    assert rented.phone == "447684563067"
+    assert rented.ends_at == datetime(2030, 6, 22, 12, 57, 3, tzinfo=UTC)
+
+    fake_simple_get.contracts[int(rented.upstream_id)]["sms"].append(
+        {
+            "id": 1,
+            "sender": "Uber",
+            "body": "Your Uber code is 0183.",
+            "receive_date": "2023-08-02T14:30:23.000000Z",
+        }
+    )
+    [message] = adapter.rent_messages(upstream_id=rented.upstream_id)
+    assert (message.sender, message.code, message.upstream_message_id) == ("Uber", "0183", "1")
+
+    assert adapter.rent_extend(upstream_id=rented.upstream_id, hours=24 * 30).ends_at.month == 9
+    adapter.rent_finish(upstream_id=rented.upstream_id)
+    assert fake_simple_get.contracts[int(rented.upstream_id)]["auto_renew"] is False
+    with pytest.raises(Unsupported):
+        adapter.rent_cancel(upstream_id=rented.upstream_id)
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (text("NO_STOCK"), NoNumbers),
+        (text("NO_BALANCE"), UpstreamNoBalance),
+        (as_json({"success": False, "message": "NO_STOCK"}), NoNumbers),
+        (as_json({"success": True, "contract_id": "abc"}), OutcomeUnknown),
+        (text("<html>"), OutcomeUnknown),
+    ],
+)
+def test_rental_errors(provider, fake_simple_get, uk, answer, error):
+    fake_simple_get.respond_next(answer)
+
+    with pytest.raises(error):
+        adapter_for(provider).rent(service=None, country=uk, hours=24)
+
+
+def test_extend_expired_contract_is_rejected(provider):
+    with pytest.raises(UpstreamRejected):
+        adapter_for(provider).rent_extend(upstream_id="5", hours=24)

@@ -1,0 +1,202 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from providers import breaker
+from providers.adapters import NoNumbers, OutcomeUnknown, adapter_for
+from providers.models import Country, Offer, PurchaseAttempt, Service
+from providers.router import MaxPriceTooLow, purchase_route, routable_offers
+from providers.services import price_rule_set
+from tests.factories import OfferFactory, ProviderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tg():
+    return Service.objects.get(code="tg")
+
+
+@pytest.fixture
+def usa():
+    return Country.objects.get(sms_activate_id=187)
+
+
+def offer(cost, *, priority=100, **settings):
+    provider = ProviderFactory(priority=priority, settings={"sms_delay": None, **settings})
+    return OfferFactory(provider=provider, cost=Decimal(cost))
+
+
+def test_cheapest_first_and_priority_breaks_ties(tg, usa):
+    expensive = offer("0.90")
+    tie_low_priority = offer("0.50", priority=200)
+    tie_high_priority = offer("0.50", priority=10)
+    cheapest = offer("0.10")
+    cheapest_disabled = offer("0.05")
+    cheapest_disabled.provider.enabled = False
+    cheapest_disabled.provider.save()
+    out_of_stock = offer("0.01")
+    out_of_stock.stock = 0
+    out_of_stock.save()
+
+    order = [r.offer for r in routable_offers(service=tg, country=usa)]
+
+    assert order == [cheapest, tie_high_priority, tie_low_priority, expensive]
+    routed = purchase_route(service=tg, country=usa)
+    assert routed.offer == cheapest
+    assert routed.retail_price == Decimal("0.10")
+    assert routed.cost == Decimal("0.10")
+    [attempt] = routed.attempts
+    assert (attempt.outcome, attempt.upstream_id, attempt.phone) == (
+        "bought",
+        routed.upstream_id,
+        routed.phone,
+    )
+
+
+def test_retail_price_and_max_price(tg, usa):
+    cheap, dear = offer("0.20"), offer("0.40")
+    price_rule_set(percent=Decimal("100"))  # retail 0.40 and 0.80
+
+    assert purchase_route(service=tg, country=usa, max_price=Decimal("0.40")).offer == cheap
+    cheap.stock = 0
+    cheap.save()
+    with pytest.raises(MaxPriceTooLow) as caught:
+        purchase_route(service=tg, country=usa, max_price=Decimal("0.79"))
+    assert caught.value.extra == {"min_price": "0.80"}
+    assert purchase_route(service=tg, country=usa, max_price=Decimal("0.80")).offer == dear
+
+
+def test_operator_takes_offers_for_it_or_for_any(tg, usa):
+    any_operator = offer("0.30")
+    att = offer("0.20")
+    att.operator = "att"
+    att.save()
+    verizon = offer("0.10")
+    verizon.operator = "verizon"
+    verizon.save()
+
+    order = [r.offer for r in routable_offers(service=tg, country=usa, operator="att")]
+
+    assert order == [att, any_operator]
+
+
+def test_fails_over_from_no_numbers_and_transient_to_the_third(tg, usa):
+    empty = offer("0.10", fail_no_numbers=1.0)
+    flaky = offer("0.20", fail_transient=1.0)
+    good = offer("0.30")
+
+    routed = purchase_route(service=tg, country=usa)
+
+    assert routed.provider == good.provider
+    assert [(a.provider_id, a.outcome) for a in routed.attempts] == [
+        (empty.provider_id, "no_numbers"),
+        (flaky.provider_id, "transient"),
+        (good.provider_id, "bought"),
+    ]
+    assert all(a.latency_ms >= 0 for a in routed.attempts)
+    assert PurchaseAttempt.objects.count() == 3
+    empty.refresh_from_db()
+    assert empty.stock == 0  # not routed to again before the next sync
+
+
+def test_outcome_unknown_stops_and_carries_the_provider(tg, usa):
+    timing_out = offer("0.10", fail_timeout=1.0)
+    offer("0.20")
+
+    with pytest.raises(OutcomeUnknown) as caught:
+        purchase_route(service=tg, country=usa)
+
+    assert caught.value.provider == timing_out.provider
+    assert caught.value.extra["provider_id"] == timing_out.provider_id
+    assert [a.outcome for a in caught.value.attempts] == ["unknown"]
+    assert PurchaseAttempt.objects.count() == 1
+
+
+def test_nothing_to_sell(tg, usa):
+    with pytest.raises(NoNumbers):
+        purchase_route(service=tg, country=usa)
+    offer("0.10", fail_no_numbers=1.0)
+    with pytest.raises(NoNumbers) as caught:
+        purchase_route(service=tg, country=usa)
+    assert len(caught.value.extra["attempts"]) == 1
+
+
+def test_banned_numbers_are_given_back_and_another_is_bought(tg, usa):
+    # Two simulators with the same seed sell the same first number.
+    offer("0.10", seed=5)
+    first = purchase_route(service=tg, country=usa)
+    Offer.objects.update(stock=0)
+    offer("0.10", seed=5)
+
+    routed = purchase_route(service=tg, country=usa, exclude_phones=[f"+{first.phone}"])
+
+    assert routed.phone != first.phone
+    assert [a.outcome for a in routed.attempts] == ["excluded", "bought"]
+    assert routed.attempts[0].phone == first.phone
+
+
+def test_only_banned_numbers_is_bounded(tg, usa):
+    single = offer("0.10", pool_size=1)
+    phone = purchase_route(service=tg, country=usa).phone
+    Offer.objects.update(stock=10)
+    adapter_for(single.provider).cancel(upstream_id=PurchaseAttempt.objects.get().upstream_id)
+
+    with pytest.raises(NoNumbers):
+        purchase_route(service=tg, country=usa, exclude_phones=[phone], max_excluded=3)
+    assert (
+        list(PurchaseAttempt.objects.filter(outcome="excluded").values_list("phone", flat=True))
+        == [phone] * 3
+    )
+
+
+def test_breaker_opens_after_consecutive_failures_and_closes_after_a_good_trial(tg, usa, settings):
+    settings.SMSBOX_BREAKER_FAILURES = 2
+    settings.SMSBOX_BREAKER_COOLDOWN = 60
+    flaky = offer("0.10", fail_transient=1.0)
+    good = offer("0.20")
+    flaky_attempts = PurchaseAttempt.objects.filter(provider=flaky.provider)
+
+    purchase_route(service=tg, country=usa)
+    assert breaker.breaker_state(flaky.provider_id) == breaker.CLOSED
+    purchase_route(service=tg, country=usa)
+    assert breaker.breaker_state(flaky.provider_id) == breaker.OPEN
+
+    routed = purchase_route(service=tg, country=usa)
+    assert routed.provider == good.provider
+    assert flaky_attempts.count() == 2  # skipped while open
+
+    flaky.provider.settings = {"sms_delay": None}  # the upstream recovers
+    flaky.provider.save()
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert breaker.breaker_state(flaky.provider_id) == breaker.HALF_OPEN
+        routed = purchase_route(service=tg, country=usa)
+        assert routed.provider == flaky.provider
+        assert breaker.breaker_state(flaky.provider_id) == breaker.CLOSED
+
+
+def test_half_open_lets_one_trial_through_and_a_failure_reopens(settings):
+    settings.SMSBOX_BREAKER_FAILURES = 1
+    settings.SMSBOX_BREAKER_COOLDOWN = 30
+    breaker.breaker_record_failure(42)
+    assert not breaker.breaker_allows(42)
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
+        assert breaker.breaker_allows(42)
+        assert not breaker.breaker_allows(42)  # another worker waits for the trial's result
+        breaker.breaker_record_failure(42)
+        assert breaker.breaker_state(42) == breaker.OPEN
+
+
+def test_a_success_resets_the_count(settings):
+    settings.SMSBOX_BREAKER_FAILURES = 3
+    breaker.breaker_record_failure(7)
+    breaker.breaker_record_failure(7)
+    breaker.breaker_record_success(7)
+    breaker.breaker_record_failure(7)
+    breaker.breaker_record_failure(7)
+
+    assert breaker.breaker_state(7) == breaker.CLOSED
