@@ -202,20 +202,31 @@ def accounts_notify_inactive(*, now: datetime | None = None, batch_size: int | N
 # --- Dry run ----------------------------------------------------------------------------------
 
 
+LIFECYCLE_JOBS = ("delete-unverified", "notify-inactive", "delete-inactive")
+
+
 def accounts_lifecycle_plan(
-    *, now: datetime | None = None, batch_size: int | None = None
+    *,
+    jobs: tuple[str, ...] = LIFECYCLE_JOBS,
+    now: datetime | None = None,
+    batch_size: int | None = None,
 ) -> Iterator[str]:
-    """What the three jobs would do now, one line per account; changes nothing."""
+    """What the lifecycle ``jobs`` would do now, one line per account; changes nothing."""
     now = now or timezone.now()
     size = batch_size or settings.SMSBOX_JOB_BATCH_SIZE
-    yield from _deletion_plan("unverified", selectors.accounts_unverified_expired(now=now), size)
-    for step in selectors.notice_steps(now=now):
-        for user in _iterate(selectors.accounts_due_notice(step=step), size):
-            yield (
-                f"would send the {step.lead_days}-day inactivity notice to user {user.pk} "
-                f"<{user.email}> (last seen {user.last_seen:%Y-%m-%d})"
-            )
-    yield from _deletion_plan("inactive", selectors.accounts_inactive_expired(now=now), size)
+    if "delete-unverified" in jobs:
+        unverified = selectors.accounts_unverified_expired(now=now)
+        yield from _deletion_plan("unverified", unverified, size)
+    if "notify-inactive" in jobs:
+        for step in selectors.notice_steps(now=now):
+            for user in _iterate(selectors.accounts_due_notice(step=step), size):
+                yield (
+                    f"would send the {step.lead_days}-day inactivity notice to user {user.pk} "
+                    f"<{user.email}> (last seen {user.last_seen:%Y-%m-%d})"
+                )
+    if "delete-inactive" in jobs:
+        inactive = selectors.accounts_inactive_expired(now=now)
+        yield from _deletion_plan("inactive", inactive, size)
 
 
 def _deletion_plan(why: str, users: QuerySet[User], size: int) -> Iterator[str]:
@@ -233,6 +244,7 @@ def _iterate(users: QuerySet[User], size: int) -> Iterator[User]:
 
 
 __all__ = [
+    "LIFECYCLE_JOBS",
     "DeletionOutcome",
     "account_delete",
     "account_deletion_blockers",

@@ -56,9 +56,9 @@ def notice_steps(*, now: datetime) -> list[NoticeStep]:
 
 
 def accounts_due_notice(*, step: NoticeStep) -> QuerySet[User]:
-    """Verified accounts that should get the notice of ``step`` and have not had it (or a
-    shorter one) since they were last active."""
-    users = with_last_seen(_accounts().filter(is_verified=True)).filter(
+    """Verified, active (not deactivated by an operator) accounts that should get the notice of
+    ``step`` and have not had it (or a shorter one) since they were last active."""
+    users = with_last_seen(_accounts().filter(is_verified=True, is_active=True)).filter(
         last_seen__lte=step.seen_before
     )
     if step.seen_after is not None:
@@ -71,7 +71,8 @@ def accounts_due_notice(*, step: NoticeStep) -> QuerySet[User]:
 def accounts_inactive_expired(*, now: datetime) -> QuerySet[User]:
     """Verified accounts inactive past the limit whose last notice had its full lead time."""
     cutoff = now - timedelta(days=settings.SMSBOX_INACTIVE_ACCOUNT_DAYS)
-    users = with_last_seen(_accounts().filter(is_verified=True)).filter(last_seen__lt=cutoff)
+    users = with_last_seen(_accounts().filter(is_verified=True, is_active=True))
+    users = users.filter(last_seen__lt=cutoff)
     leads = notice_lead_days()
     if leads:
         users = users.filter(

@@ -243,7 +243,6 @@ SMSBOX_JOB_HISTORY_DAYS = env.int("SMSBOX_JOB_HISTORY_DAYS", default=30)
 # Every smsbox task is idempotent (it re-fetches and re-checks state), so a task is acknowledged
 # only once it has finished: a worker lost mid-task means a redelivery, not a lost job.
 CELERY_TASK_ACKS_LATE = env.bool("CELERY_TASK_ACKS_LATE", default=True)
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False

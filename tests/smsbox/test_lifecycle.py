@@ -321,3 +321,24 @@ def test_the_command_without_dry_run_does_the_work(capsys):
         call_command("accounts_lifecycle")
     assert "deleted 1 unverified account(s)" in capsys.readouterr().out
     assert not exists(unverified)
+
+
+def test_the_dry_run_of_one_job_prints_only_that_job(capsys):
+    with at(T0):
+        unverified = UserFactory(is_verified=False, verified_at=None)
+    to_notify = active_customer(T0 + days(10))
+
+    with at(T0 + days(10) + days(365 - 30)):
+        call_command("accounts_lifecycle", "--dry-run", "--job", "notify-inactive")
+
+    out = capsys.readouterr().out
+    assert f"user {to_notify.pk}" in out
+    assert f"user {unverified.pk}" not in out
+    assert exists(unverified)
+
+
+def test_a_deactivated_account_gets_no_notice():
+    user = active_customer(T0)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    with at(T0 + days(365 - 7)):
+        assert lifecycle.accounts_notify_inactive() == 0
