@@ -174,8 +174,10 @@ def account_notify_inactive(*, user_id: int, step: selectors.NoticeStep, now: da
 
 
 def _send_notice(user: User, *, lead_days: int, now: datetime) -> None:
+    # The earliest possible deletion: the limit, and the full lead time of the last notice.
     limit = timedelta(days=settings.SMSBOX_INACTIVE_ACCOUNT_DAYS)
-    deletion_on = max(user.last_seen + limit, now + timedelta(days=lead_days))
+    last_lead = timedelta(days=min(selectors.notice_lead_days(), default=lead_days))
+    deletion_on = max(user.last_seen + limit, now + last_lead)
     email_send(
         template="inactivity_notice",
         to=user.email,

@@ -342,3 +342,16 @@ def test_a_deactivated_account_gets_no_notice():
     User.objects.filter(pk=user.pk).update(is_active=False)
     with at(T0 + days(365 - 7)):
         assert lifecycle.accounts_notify_inactive() == 0
+
+
+def test_a_late_notice_announces_the_real_earliest_deletion_date():
+    user = active_customer(T0)
+    # The 30-day notice goes out only 25 days before the limit; the 7-day one follows.
+    with at(T0 + days(340)):
+        lifecycle.accounts_notify_inactive()
+    assert "2027-01-01" in mail.outbox[0].subject
+    with at(T0 + days(358)):
+        lifecycle.accounts_notify_inactive()
+    with at(T0 + days(365) + timedelta(minutes=1)):
+        assert lifecycle.accounts_delete_inactive() == 1
+    assert not exists(user)
