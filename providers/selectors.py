@@ -17,6 +17,7 @@ from django.utils import timezone
 from providers.adapters import UpstreamError, adapter_for
 from providers.models import Country, Offer, Provider, PurchaseAttempt, Service
 from providers.pricing import PriceBook
+from smsbox.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -225,3 +226,41 @@ def provider_balance(
         return None
     cache.set(key, str(balance), timeout=max_age)
     return balance
+
+
+# --- catalog lookups by what customers type ---------------------------------------------------
+class ServiceUnknown(InvalidInput):
+    code = "BAD_SERVICE"
+    message = "No such service."
+
+
+class CountryUnknown(InvalidInput):
+    code = "BAD_COUNTRY"
+    message = "No such country."
+
+
+def service_resolve(term: object) -> Service:
+    """The service whose code or name is ``term``, case-insensitive; ``ServiceUnknown`` else."""
+    term = str(term or "").strip()
+    service = Service.objects.filter(code__iexact=term).first() if term else None
+    if service is None and term:
+        service = Service.objects.filter(name__iexact=term).order_by("pk").first()
+    if service is None:
+        raise ServiceUnknown(f"No service {term!r}.", extra={"service": term})
+    return service
+
+
+def country_resolve(term: object) -> Country:
+    """The country whose SMS-Activate id, ISO code or English name is ``term`` (any case);
+    ``CountryUnknown`` else."""
+    term = str(term if term is not None else "").strip()
+    countries = Country.objects.all()
+    if term.isdigit() and len(term) <= 9:
+        country = countries.filter(sms_activate_id=int(term)).first()
+    elif len(term) == 2:
+        country = countries.filter(iso__iexact=term).first()
+    else:
+        country = countries.filter(name_en__iexact=term).first() if term else None
+    if country is None:
+        raise CountryUnknown(f"No country {term!r}.", extra={"country": term})
+    return country

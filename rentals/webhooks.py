@@ -437,3 +437,14 @@ def webhook_delivery_get_for_user(*, user: User, delivery_id: int) -> WebhookDel
         return WebhookDelivery.objects.get(pk=delivery_id, user=user)
     except (WebhookDelivery.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound("No such webhook delivery.") from exc
+
+
+def webhook_url_set(*, user: User, url: str) -> User:
+    """Set (or, with an empty ``url``, clear) the customer's webhook URL after checking that it
+    may receive webhooks (``WebhookUrlRefused`` / ``WebhookHostUnresolved`` otherwise)."""
+    url = (url or "").strip()
+    if url:
+        webhook_url_check(url)
+    user.webhook_url = url
+    user.save(update_fields=["webhook_url"])
+    return user

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "smsbox",
     "wallets",
@@ -185,12 +186,39 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "apikeys.throttling.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "smsbox.api.Pagination",
+    "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttling.AccountRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "smsbox API",
     "DESCRIPTION": "Temporary phone numbers for SMS verification: activations and rentals.",
     "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
 }
+
+# --- Rate limits (apikeys/throttling.py) -------------------------------------------------------
+# Requests per second per account: standard tier, and business tier (empty = unlimited).
+SMSBOX_RATE_LIMIT_STANDARD = env.int("SMSBOX_RATE_LIMIT_STANDARD", default=32)
+SMSBOX_RATE_LIMIT_BUSINESS = env.int("SMSBOX_RATE_LIMIT_BUSINESS", default=None)
+# More failed requests than this in one second block the account (any tier) for a while.
+SMSBOX_FAILED_LIMIT = env.int("SMSBOX_FAILED_LIMIT", default=300)
+SMSBOX_FAILED_BLOCK_SECONDS = env.int("SMSBOX_FAILED_BLOCK_SECONDS", default=60)
+# Login tokens for the API-key endpoints (POST /api/v1/auth/token) live this many seconds.
+SMSBOX_LOGIN_TOKEN_SECONDS = env.int("SMSBOX_LOGIN_TOKEN_SECONDS", default=900)
+# The API-key check is cached this many seconds (revoke and regenerate clear it at once).
+SMSBOX_API_KEY_CACHE_SECONDS = env.int("SMSBOX_API_KEY_CACHE_SECONDS", default=30)
 
 # --- smsbox -----------------------------------------------------------------------------------
 SMSBOX_CURRENCY = env.str("SMSBOX_CURRENCY", default="USD")

@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from smsbox import views
+from smsbox.api import api_not_found
 from smsbox.forms import EmailPasswordResetForm, LoginForm
 
 admin.site.site_header = "smsbox back office"
@@ -53,4 +55,12 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    # Client APIs: REST v1 (+ OpenAPI), the public record link, the SMS-Activate protocol.
+    path("api/v1/", include("providers.urls")),
+    path("api/v1/", include("wallets.urls")),
+    path("api/v1/", include("apikeys.urls")),
+    path("", include("rentals.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/", api_not_found),
 ]

@@ -1,0 +1,160 @@
+"""Per-account request limits, kept in Redis (the Django cache).
+
+* Requests: a fixed one-second window per account. Standard accounts may make
+  ``SMSBOX_RATE_LIMIT_STANDARD`` requests a second (32), business accounts
+  ``SMSBOX_RATE_LIMIT_BUSINESS`` (unset: unlimited).
+* Failed requests (4xx answers other than 429, handler error tokens): counted per account per
+  second; more than ``SMSBOX_FAILED_LIMIT`` (300) in one second block the account, whatever its
+  tier, for ``SMSBOX_FAILED_BLOCK_SECONDS`` (60).
+
+With Redis one request costs one round trip (a pipeline); the block key holds the Unix time it
+ends, so the wall clock (not the key's expiry) decides when a block lifts.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+
+from smsbox.api import exception_handler as smsbox_exception_handler
+from smsbox.models import User
+
+_WINDOW_TTL = 3  # seconds a one-second counter is kept (it is never read after its second)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str  # RATE_LIMITED or ACCOUNT_BLOCKED
+    retry_after: int  # whole seconds
+
+
+def account_rate_limit(user: User) -> int | None:
+    """Requests per second ``user`` may make; None for no limit."""
+    if user.tier == User.Tier.BUSINESS:
+        return settings.SMSBOX_RATE_LIMIT_BUSINESS
+    return settings.SMSBOX_RATE_LIMIT_STANDARD
+
+
+def request_admit(*, user: User, now: float | None = None) -> Refusal | None:
+    """Count one request of ``user``; None when it may go on, else why not and for how long."""
+    now = time.time() if now is None else now
+    second = int(now)
+    limit = account_rate_limit(user)
+    window_key = f"rl:req:{user.pk}:{second}"
+    block_key = f"rl:block:{user.pk}"
+    client = _redis()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        pipe.get(block_key)
+        if limit is not None:
+            pipe.incr(window_key)
+            pipe.expire(window_key, _WINDOW_TTL)
+        replies = pipe.execute()
+        blocked_until, count = replies[0], replies[1] if limit is not None else 0
+    else:
+        blocked_until = cache.get(block_key)
+        count = _cache_incr(window_key) if limit is not None else 0
+    if blocked_until is not None and float(blocked_until) > now:
+        return Refusal("ACCOUNT_BLOCKED", max(1, math.ceil(float(blocked_until) - now)))
+    if limit is not None and count > limit:
+        return Refusal("RATE_LIMITED", 1)
+    return None
+
+
+def failed_request_record(*, user: User, now: float | None = None) -> bool:
+    """Count one failed request of ``user``; block the account when the second's failures pass
+    the limit. Answers whether this failure started a block."""
+    now = time.time() if now is None else now
+    key = f"rl:fail:{user.pk}:{int(now)}"
+    client = _redis()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, _WINDOW_TTL)
+        failures = pipe.execute()[0]
+    else:
+        failures = _cache_incr(key)
+    if failures <= settings.SMSBOX_FAILED_LIMIT:
+        return False
+    until = now + settings.SMSBOX_FAILED_BLOCK_SECONDS
+    ttl = settings.SMSBOX_FAILED_BLOCK_SECONDS + _WINDOW_TTL
+    block_key = f"rl:block:{user.pk}"
+    if client is not None:
+        current = client.get(block_key)
+        if current is not None and float(current) > now:
+            return False
+        client.set(block_key, repr(until), ex=ttl)
+        return True
+    current = cache.get(block_key)
+    if current is not None and float(current) > now:
+        return False
+    cache.set(block_key, repr(until), timeout=ttl)
+    return True
+
+
+def _redis() -> Any | None:
+    """The raw redis-py client behind the default cache, or None for other cache backends."""
+    if isinstance(cache, RedisCache):
+        return cache._cache.get_client(write=True)
+    return None
+
+
+def _cache_incr(key: str) -> int:
+    cache.add(key, 0, timeout=_WINDOW_TTL)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=_WINDOW_TTL)
+        return 1
+
+
+# --- the REST API's side ----------------------------------------------------------------------
+
+
+class RateLimited(exceptions.Throttled):
+    default_detail = "Too many requests."
+
+    def __init__(self, refusal: Refusal) -> None:
+        if refusal.code == "ACCOUNT_BLOCKED":
+            detail = (
+                "Too many failed requests: the account is blocked for "
+                f"{settings.SMSBOX_FAILED_BLOCK_SECONDS} seconds."
+            )
+        else:
+            detail = "Too many requests per second for this account."
+        super().__init__(wait=refusal.retry_after, detail=detail)
+        self.smsbox_code = refusal.code
+
+
+class AccountRateThrottle(BaseThrottle):
+    """DRF throttle: per-account limits for every authenticated REST request."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        user = getattr(request, "user", None)
+        if user is None or not getattr(user, "is_authenticated", False):
+            return True
+        refusal = request_admit(user=user)
+        if refusal is not None:
+            raise RateLimited(refusal)
+        return True
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """smsbox's error mapping, plus counting the account's failed requests."""
+    response = smsbox_exception_handler(exc, context)
+    if response is not None and 400 <= response.status_code < 500 and response.status_code != 429:
+        request = context.get("request")
+        user = getattr(request, "_user", None) if request is not None else None
+        if user is not None and getattr(user, "is_authenticated", False):
+            failed_request_record(user=user)
+    return response
