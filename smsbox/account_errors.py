@@ -17,3 +17,9 @@ class VerificationLinkExpired(ApplicationError):
     code = "VERIFICATION_LINK_EXPIRED"
     message = "This verification link has expired. Ask for a new one below."
     status = 410
+
+
+class EmailNotSent(ApplicationError):
+    code = "EMAIL_NOT_SENT"
+    message = "We could not send the e-mail just now. Please ask for a new link in a few minutes."
+    status = 503

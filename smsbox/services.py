@@ -1,3 +1,6 @@
+import contextlib
+import logging
+import smtplib
 from datetime import timedelta
 
 from django.conf import settings
@@ -8,9 +11,16 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from smsbox.account_errors import EmailTaken, VerificationLinkExpired, VerificationLinkInvalid
+from smsbox.account_errors import (
+    EmailNotSent,
+    EmailTaken,
+    VerificationLinkExpired,
+    VerificationLinkInvalid,
+)
 from smsbox.emails import email_send
 from smsbox.models import User
+
+logger = logging.getLogger(__name__)
 
 _VERIFICATION_SALT = "smsbox.email-verification"
 
@@ -52,7 +62,8 @@ def user_sign_up(*, email: str, password: str, base_url: str | None = None) -> U
             user = User.objects.create_user(email=email, password=password)
     except IntegrityError as exc:  # the same address signed up a moment ago
         raise EmailTaken() from exc
-    user_verification_send(user=user, base_url=base_url)
+    with contextlib.suppress(EmailNotSent):  # logged; the customer can ask for a new link
+        user_verification_send(user=user, base_url=base_url)
     return user
 
 
@@ -66,15 +77,20 @@ def user_verification_send(*, user: User, base_url: str | None = None) -> bool:
     if user.is_verified or not cache.add(f"verification-sent:{user.pk}", 1, timeout=60):
         return False
     path = reverse("verify-email", kwargs={"token": user_verification_token(user=user)})
-    email_send(
-        template="verify_email",
-        to=user.email,
-        context={
-            "user": user,
-            "link": f"{(base_url or settings.SMSBOX_SITE_URL).rstrip('/')}{path}",
-            "hours": settings.SMSBOX_VERIFICATION_LINK_HOURS,
-        },
-    )
+    try:
+        email_send(
+            template="verify_email",
+            to=user.email,
+            context={
+                "user": user,
+                "link": f"{(base_url or settings.SMSBOX_SITE_URL).rstrip('/')}{path}",
+                "hours": settings.SMSBOX_VERIFICATION_LINK_HOURS,
+            },
+        )
+    except (OSError, smtplib.SMTPException) as exc:  # the mail server is down or refused
+        cache.delete(f"verification-sent:{user.pk}")
+        logger.exception("verification e-mail to user %s not sent", user.pk)
+        raise EmailNotSent() from exc
     return True
 
 

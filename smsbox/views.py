@@ -85,7 +85,11 @@ def verification_resend(request: HttpRequest) -> HttpResponse:
             email__iexact=form.cleaned_data["email"], is_active=True, is_verified=False
         ).first()
         if user is not None:
-            user_verification_send(user=user, base_url=request.build_absolute_uri("/"))
+            try:
+                user_verification_send(user=user, base_url=request.build_absolute_uri("/"))
+            except ApplicationError as error:
+                messages.error(request, error.message)
+                return redirect("verify-email-resend")
         messages.info(
             request, "If an unconfirmed account uses this address, a new link is on its way."
         )

@@ -355,3 +355,17 @@ def test_a_late_notice_announces_the_real_earliest_deletion_date():
     with at(T0 + days(365) + timedelta(minutes=1)):
         assert lifecycle.accounts_delete_inactive() == 1
     assert not exists(user)
+
+
+def test_a_notice_the_mail_server_refused_is_sent_on_the_next_run(settings):
+    user = active_customer(T0)
+    settings.EMAIL_BACKEND = "tests.smsbox.test_signup.RefusingBackend"
+    with at(T0 + days(365 - 30)):
+        assert lifecycle.accounts_notify_inactive() == 0
+    assert User.objects.get(pk=user.pk).inactivity_notice_days is None
+    assert JobRun.objects.get(name="accounts.notify_inactive").errors == 1
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with at(T0 + days(365 - 29)):
+        assert lifecycle.accounts_notify_inactive() == 1
+    assert [m.to for m in mail.outbox] == [[user.email]]

@@ -213,3 +213,27 @@ def test_log_in_records_activity(client):
     log_in(client, user.email, "correct horse battery staple")
     user.refresh_from_db()
     assert user.last_activity_at is not None
+
+
+class RefusingBackend:
+    """An e-mail backend whose server is down."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")
+
+
+def test_a_mail_server_that_is_down_is_a_clear_message_not_a_500(client, settings):
+    settings.EMAIL_BACKEND = "tests.smsbox.test_signup.RefusingBackend"
+
+    signed_up = sign_up(client)
+    assert signed_up.status_code == 302  # the account exists; the link can be sent again
+    assert User.objects.filter(email="new.customer@example.com").exists()
+
+    response = client.post(
+        reverse("verify-email-resend"), {"email": "new.customer@example.com"}, follow=True
+    )
+    assert response.status_code == 200
+    assert b"We could not send the e-mail just now" in response.content
