@@ -101,12 +101,15 @@ def test_a_wrong_key_is_refused_with_401(client, api_key, headers):
     response = client.get("/whoami", headers=headers)
 
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid or revoked API key."}
+    assert "Invalid or revoked API key." in response.content.decode()  # not "no credentials"
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
 def test_a_wrong_query_parameter_is_refused_with_401(client, api_key):
-    assert client.get("/whoami", {"api_key": "x" * 40}).status_code == 401
+    response = client.get("/whoami", {"api_key": "x" * 40})
+
+    assert response.status_code == 401
+    assert "Invalid or revoked API key." in response.content.decode()
 
 
 def test_no_key_answers_401_and_asks_for_one(client, api_key):
@@ -128,6 +131,7 @@ def test_a_revoked_key_is_refused(client, api_key):
     response = client.get("/whoami", headers={"X-API-Key": api_key.raw_key})
 
     assert response.status_code == 401
+    assert "Invalid or revoked API key." in response.content.decode()
 
 
 def test_a_regenerated_key_replaces_the_old_one(client, api_key):
