@@ -12,7 +12,7 @@ from apikeys.services import api_key_create
 from providers.catalog import catalog_load
 from smsbox.errors import ApplicationError
 from smsbox.models import User
-from smsbox.money import parse_money
+from smsbox.money import format_money, parse_money
 from wallets.models import LedgerEntry
 from wallets.services import wallet_deposit, wallet_get_or_create
 
@@ -86,10 +86,12 @@ class Command(BaseCommand):
         wallet = wallet_get_or_create(user=customer)
         key = f"seed_demo:{customer.pk}"
         if LedgerEntry.objects.filter(idempotency_key=f"deposit:{key}").exists():
-            self.stdout.write(f"balance: {wallet.balance} (demo deposit already made)")
+            self.stdout.write(
+                f"balance: {format_money(wallet.balance)} (demo deposit already made)"
+            )
             return
         entry = wallet_deposit(wallet=wallet, amount=amount, idempotency_key=key, memo="demo")
-        self.stdout.write(f"balance: {entry.balance_after}")
+        self.stdout.write(f"balance: {format_money(entry.balance_after)}")
 
     def _api_key(self, customer: User, raw_key: str) -> None:
         if raw_key:
