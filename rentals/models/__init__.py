@@ -1,0 +1,14 @@
+"""Models of rentals, one module per subject; import them from here."""
+
+from rentals.models.activations import Activation, NumberBan, SpendPolicy
+from rentals.models.messages import SmsMessage
+from rentals.models.webhooks import WebhookDelivery, WebhookSecret
+
+__all__ = [
+    "Activation",
+    "NumberBan",
+    "SmsMessage",
+    "SpendPolicy",
+    "WebhookDelivery",
+    "WebhookSecret",
+]

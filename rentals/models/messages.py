@@ -1,0 +1,46 @@
+from django.db import models
+from django.db.models import Q
+
+
+class SmsMessage(models.Model):
+    """One SMS that arrived on a number we sold (an activation now, a long-term rental later).
+
+    ``(provider, upstream_message_id)`` is unique, so an SMS that is both pushed and polled is
+    stored once. Where the upstream gives no message id the intake derives one from its order id
+    and the text.
+    """
+
+    activation = models.ForeignKey(
+        "rentals.Activation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    upstream_id = models.CharField("upstream order id", max_length=64, blank=True, default="")
+    upstream_message_id = models.CharField(max_length=128, blank=True, default="")
+    phone = models.CharField(max_length=32, blank=True, default="")
+    sender = models.CharField(max_length=64, blank=True, default="")
+    text = models.TextField(blank=True, default="")
+    code = models.CharField(max_length=64, blank=True, default="")
+    received_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "upstream_message_id"],
+                condition=~Q(upstream_message_id=""),
+                name="sms_message_upstream_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["activation", "received_at"], name="sms_activation_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SMS {self.pk} from {self.sender or '?'}"
