@@ -10,7 +10,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request, is_form_media_type
 
 from apikeys.models import ApiKey
-from apikeys.selectors import api_key_authenticate
+from apikeys.selectors import api_key_authenticate, api_key_remember
 from smsbox.models import User
 from smsbox.services import user_record_activity
 
@@ -44,6 +44,18 @@ def _form_value(request: HttpRequest | Request) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def api_key_check(raw_key: str) -> ApiKey | None:
+    """The live key ``raw_key`` is, with its user's activity recorded; None for a wrong key.
+    Shared by the REST API and the handler protocol."""
+    api_key = api_key_authenticate(raw_key)
+    if api_key is not None:
+        seen = api_key.user.last_activity_at
+        user_record_activity(user=api_key.user)
+        if api_key.user.last_activity_at != seen:
+            api_key_remember(api_key)  # keep the cached copy from writing again
+    return api_key
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """No key: None, so another authenticator may try. A wrong or revoked key: 401."""
 
@@ -53,10 +65,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw_key = api_key_from_request(request)
         if raw_key is None:
             return None
-        api_key = api_key_authenticate(raw_key)
+        api_key = api_key_check(raw_key)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
-        user_record_activity(user=api_key.user)
         return api_key.user, api_key
 
     def authenticate_header(self, request: Request) -> str:

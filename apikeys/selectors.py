@@ -3,6 +3,8 @@
 import hmac
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -18,12 +20,41 @@ LAST_USED_WRITE_INTERVAL = timedelta(minutes=1)
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
     """The live key of an active user that ``raw_key`` is, or None.
 
-    Sits on the hot path of every API call: one indexed query by prefix (with the user joined),
-    digests compared in constant time, and ``last_used_at`` refreshed at most once a minute.
+    Sits on the hot path of every API call: the check is cached (see ``api_key_remember``);
+    otherwise one indexed query by prefix (with the user joined), digests compared in constant
+    time. ``last_used_at`` is refreshed at most once a minute.
     """
     if not is_well_formed(raw_key):
         return None
     digest = key_digest(raw_key)
+    match = cache.get(_cache_key(digest))
+    if match is None:
+        match = _lookup(raw_key, digest)
+        if match is None:
+            return None
+        api_key_remember(match)
+    seen = match.last_used_at
+    _touch(match)
+    if match.last_used_at != seen:
+        api_key_remember(match)
+    return match
+
+
+def api_key_remember(api_key: ApiKey) -> None:
+    """Cache the check of a live key (with its user) for ``SMSBOX_API_KEY_CACHE_SECONDS``;
+    ``api_key_forget`` (on revoke and regenerate) drops it at once."""
+    cache.set(_cache_key(api_key.digest), api_key, timeout=settings.SMSBOX_API_KEY_CACHE_SECONDS)
+
+
+def api_key_forget(digest: str) -> None:
+    cache.delete(_cache_key(digest))
+
+
+def _cache_key(digest: str) -> str:
+    return f"apikey:auth:{digest}"
+
+
+def _lookup(raw_key: str, digest: str) -> ApiKey | None:
     candidates = (
         ApiKey.objects.select_related("user")
         .filter(prefix=key_prefix(raw_key), revoked_at__isnull=True, user__is_active=True)
@@ -33,8 +64,6 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
     for candidate in candidates:
         if hmac.compare_digest(candidate.digest, digest):
             match = candidate
-    if match is not None:
-        _touch(match)
     return match
 
 

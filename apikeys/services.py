@@ -7,6 +7,7 @@ from django.utils import timezone
 from apikeys.errors import ApiKeyInvalidName, ApiKeyRevoked, ApiKeyTaken
 from apikeys.keys import generate_key, key_digest, key_prefix, validate_key
 from apikeys.models import ApiKey, ApiKeyEvent
+from apikeys.selectors import api_key_forget
 from smsbox.models import User
 
 Action = ApiKeyEvent.Action
@@ -58,6 +59,7 @@ def api_key_regenerate(*, api_key: ApiKey, actor: User | None = None) -> tuple[A
         locked = _lock(api_key)
         if locked.revoked_at is not None:
             raise ApiKeyRevoked()
+        _forget(locked.digest)
         _set_secret(locked, raw_key)
         locked.last_used_at = None
         _save_unique(
@@ -76,9 +78,17 @@ def api_key_revoke(*, api_key: ApiKey, actor: User | None = None) -> ApiKey:
         if locked.revoked_at is None:
             locked.revoked_at = timezone.now()
             locked.save(update_fields=["revoked_at"])
+            _forget(locked.digest)
             _record(locked, action=Action.REVOKE, actor=actor)
     _copy_state(locked, into=api_key)
     return api_key
+
+
+def _forget(digest: str) -> None:
+    """Drop the cached check of the old key now and again once the change is committed (so a
+    request racing the change cannot leave the old key cached)."""
+    api_key_forget(digest)
+    transaction.on_commit(lambda: api_key_forget(digest))
 
 
 def _clean_name(name: str) -> str:

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -81,6 +82,7 @@ def test_the_key_of_an_inactive_user_answers_nothing():
 def test_a_known_key_is_checked_with_one_query(django_assert_num_queries):
     api_key = ApiKeyFactory()
     api_key_authenticate(api_key.raw_key)  # writes last_used_at
+    cache.clear()
 
     with django_assert_num_queries(1) as queries:
         found = api_key_authenticate(api_key.raw_key)
@@ -88,6 +90,18 @@ def test_a_known_key_is_checked_with_one_query(django_assert_num_queries):
     assert found == api_key
     assert "INNER JOIN" in queries[0]["sql"]  # the user comes with the key
     assert '"apikeys_apikey"."prefix" =' in queries[0]["sql"]
+
+
+def test_a_checked_key_is_served_from_the_cache_until_revoked(django_assert_num_queries):
+    from apikeys.services import api_key_revoke
+
+    api_key = ApiKeyFactory()
+    api_key_authenticate(api_key.raw_key)
+
+    with django_assert_num_queries(0):
+        assert api_key_authenticate(api_key.raw_key) == api_key
+    api_key_revoke(api_key=api_key)
+    assert api_key_authenticate(api_key.raw_key) is None
 
 
 def _authenticate_at(moment, raw_key: str, *, times: int = 1) -> list[str]:
