@@ -283,3 +283,31 @@ if REDIS_URL:
 # The file-based e-mail backend (EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend)
 # writes here.
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+
+# Circuit breaker of each upstream provider: open after this many consecutive failures, then
+# skipped for this many seconds before one trial call.
+SMSBOX_BREAKER_FAILURES = env.int("SMSBOX_BREAKER_FAILURES", default=5)
+SMSBOX_BREAKER_COOLDOWN = env.int("SMSBOX_BREAKER_COOLDOWN", default=60)
+
+# --- Activations (rentals/services/activations.py) --------------------------------------------
+# An activation waits this many seconds for its SMS; with no SMS it then expires and is refunded.
+SMSBOX_ACTIVATION_TTL = env.int("SMSBOX_ACTIVATION_TTL", default=1200)
+# Cancelling (or finishing without a code) is refused this many seconds after the purchase.
+SMSBOX_EARLY_CANCEL_SECONDS = env.int("SMSBOX_EARLY_CANCEL_SECONDS", default=120)
+# Seconds between two requests for another code on one activation.
+SMSBOX_RESEND_COOLDOWN_SECONDS = env.int("SMSBOX_RESEND_COOLDOWN_SECONDS", default=60)
+# A completed number can be bought again for the same service this many seconds after its
+# purchase (where the upstream supports it).
+SMSBOX_REUSE_WINDOW_SECONDS = env.int("SMSBOX_REUSE_WINDOW_SECONDS", default=1200)
+# A purchase still "processing" after this many seconds was left by a crash: reconciliation
+# settles it. Longer than the router can take with every provider timing out.
+SMSBOX_PROCESSING_STALE_SECONDS = env.int("SMSBOX_PROCESSING_STALE_SECONDS", default=300)
+# A purchase of unknown outcome is reconciled against the upstream after this many seconds.
+SMSBOX_RECONCILE_AFTER_SECONDS = env.int("SMSBOX_RECONCILE_AFTER_SECONDS", default=30)
+# Spend policy defaults per tier (a customer's own policy overrides them; empty = no limit).
+SMSBOX_MAX_PRICE_STANDARD = env.decimal("SMSBOX_MAX_PRICE_STANDARD", default=None)
+SMSBOX_MAX_PRICE_BUSINESS = env.decimal("SMSBOX_MAX_PRICE_BUSINESS", default=None)
+SMSBOX_DAILY_CAP_STANDARD = env.decimal("SMSBOX_DAILY_CAP_STANDARD", default=None)
+SMSBOX_DAILY_CAP_BUSINESS = env.decimal("SMSBOX_DAILY_CAP_BUSINESS", default=None)
+SMSBOX_MAX_CONCURRENT_STANDARD = env.int("SMSBOX_MAX_CONCURRENT_STANDARD", default=100)
+SMSBOX_MAX_CONCURRENT_BUSINESS = env.int("SMSBOX_MAX_CONCURRENT_BUSINESS", default=None)

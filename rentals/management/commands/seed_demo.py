@@ -10,6 +10,7 @@ from django.db import transaction
 from apikeys.selectors import api_key_authenticate
 from apikeys.services import api_key_create
 from providers.catalog import catalog_load
+from providers.services import simulator_seed_demo
 from smsbox.errors import ApplicationError
 from smsbox.models import User
 from smsbox.money import format_money, parse_money
@@ -34,15 +35,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--balance", default="100.00", help="the customer's first deposit (default 100.00)"
         )
+        parser.add_argument(
+            "--sms-delay",
+            default="5",
+            help="seconds until the simulator sends an SMS (default 5; 'never' for no SMS)",
+        )
 
     def handle(self, *args: object, **options: str) -> None:
         try:
             balance = parse_money(options["balance"])
         except ValueError as error:
             raise CommandError(f"--balance: {error}") from error
+        sms_delay = _sms_delay(options["sms_delay"])
         try:
             with transaction.atomic():
                 self._catalog()
+                self._simulator(sms_delay)
                 self._operator()
                 customer = self._customer(options["email"].strip().lower())
                 self._deposit(customer, balance)
@@ -55,6 +63,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"catalog: {countries} countries, {services} services, {operators} operators"
         )
+
+    def _simulator(self, sms_delay: int | None) -> None:
+        provider = simulator_seed_demo(sms_delay_seconds=sms_delay)
+        offers = provider.offers.filter(stock__gt=0).count()
+        delay = "never" if sms_delay is None else f"after {sms_delay} s"
+        self.stdout.write(f"simulator: {provider.name}, {offers} offers, SMS {delay}")
 
     def _operator(self) -> None:
         password = settings.SMSBOX_ADMIN_PASSWORD
@@ -107,3 +121,13 @@ class Command(BaseCommand):
             return
         _, raw_key = api_key_create(user=customer, name=DEMO_KEY_NAME)
         self.stdout.write(f"api key: {raw_key}")
+
+
+def _sms_delay(raw: str) -> int | None:
+    """``--sms-delay``: whole seconds, or ``never``."""
+    raw = str(raw).strip().lower()
+    if raw == "never":
+        return None
+    if not raw.isdigit():
+        raise CommandError("--sms-delay: give whole seconds (e.g. 5) or 'never'.")
+    return int(raw)
