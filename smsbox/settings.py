@@ -6,6 +6,7 @@ a file-system Celery broker, a file cache and a generated secret key. ``DATABASE
 """
 
 import secrets
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -305,9 +306,9 @@ SMSBOX_PROCESSING_STALE_SECONDS = env.int("SMSBOX_PROCESSING_STALE_SECONDS", def
 # A purchase of unknown outcome is reconciled against the upstream after this many seconds.
 SMSBOX_RECONCILE_AFTER_SECONDS = env.int("SMSBOX_RECONCILE_AFTER_SECONDS", default=30)
 # Spend policy defaults per tier (a customer's own policy overrides them; empty = no limit).
-SMSBOX_MAX_PRICE_STANDARD = env.decimal("SMSBOX_MAX_PRICE_STANDARD", default=None)
-SMSBOX_MAX_PRICE_BUSINESS = env.decimal("SMSBOX_MAX_PRICE_BUSINESS", default=None)
-SMSBOX_DAILY_CAP_STANDARD = env.decimal("SMSBOX_DAILY_CAP_STANDARD", default=None)
-SMSBOX_DAILY_CAP_BUSINESS = env.decimal("SMSBOX_DAILY_CAP_BUSINESS", default=None)
+SMSBOX_MAX_PRICE_STANDARD = env.get_value("SMSBOX_MAX_PRICE_STANDARD", cast=Decimal, default=None)
+SMSBOX_MAX_PRICE_BUSINESS = env.get_value("SMSBOX_MAX_PRICE_BUSINESS", cast=Decimal, default=None)
+SMSBOX_DAILY_CAP_STANDARD = env.get_value("SMSBOX_DAILY_CAP_STANDARD", cast=Decimal, default=None)
+SMSBOX_DAILY_CAP_BUSINESS = env.get_value("SMSBOX_DAILY_CAP_BUSINESS", cast=Decimal, default=None)
 SMSBOX_MAX_CONCURRENT_STANDARD = env.int("SMSBOX_MAX_CONCURRENT_STANDARD", default=100)
 SMSBOX_MAX_CONCURRENT_BUSINESS = env.int("SMSBOX_MAX_CONCURRENT_BUSINESS", default=None)
