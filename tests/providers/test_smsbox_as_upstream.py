@@ -1,0 +1,132 @@
+"""One smsbox buys from another through the SMS-Activate adapter, end to end over HTTP.
+
+The upstream smsbox runs in its own process on a localhost port, with its own PostgreSQL
+database and the demo data: the simulator as its provider (SMS at once) and a customer with an
+API key and money. This smsbox adds it as an ``sms_activate`` provider and buys from it.
+"""
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+
+from providers.adapters import BadCredentials, UpstreamStatus, adapter_for
+from providers.models import Country, Service
+from providers.services import offers_sync
+from tests.factories import ProviderFactory
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        importlib.util.find_spec("rentals.handler") is None,
+        reason="the handler protocol is not built yet",
+    ),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+UPSTREAM_KEY = "UpstreamSmsboxKey0123456789abcdefXYZ"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    name = f"{db['NAME']}_upstream"
+    admin = psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{name}"
+
+
+@pytest.fixture(scope="module")
+def upstream_smsbox(django_db_blocker, tmp_path_factory):
+    with django_db_blocker.unblock():
+        database_url = _database_url()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "smsbox.settings",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": os.environ.get("UPSTREAM_REDIS_URL", "redis://127.0.0.1:6379/4"),
+        "SMSBOX_VAR_DIR": str(tmp_path_factory.mktemp("upstream_var")),
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "SECRET_KEY": "upstream-smsbox-test-secret",
+    }
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    for command in (
+        ["migrate", "--no-input"],
+        ["seed_demo", "--api-key", UPSTREAM_KEY, "--sms-delay", "0"],
+    ):
+        subprocess.run(
+            [*manage, *command], env=env, cwd=ROOT, check=True, capture_output=True, timeout=300
+        )
+    port = _free_port()
+    server = subprocess.Popen(
+        [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/stubs/handler_api.php"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_smsbox_buys_from_another_smsbox(upstream_smsbox):
+    provider = ProviderFactory(
+        protocol="sms_activate",
+        base_url=upstream_smsbox,
+        api_key=UPSTREAM_KEY,
+        timeout=Decimal("20"),
+    )
+    adapter = adapter_for(provider)
+    tg, usa = Service.objects.get(code="tg"), Country.objects.get(sms_activate_id=187)
+
+    balance = adapter.balance()
+    assert balance > 0
+    assert offers_sync(provider=provider).upserted > 0
+
+    bought = adapter.buy(service=tg, country=usa)
+    assert bought.phone.startswith("1") and bought.cost > 0
+    status = adapter.status(upstream_id=bought.upstream_id)
+    for _ in range(50):  # the upstream's simulator answers at once; give its worker a moment
+        if status.state == UpstreamStatus.RECEIVED:
+            break
+        time.sleep(0.2)
+        status = adapter.status(upstream_id=bought.upstream_id)
+    assert status.state == UpstreamStatus.RECEIVED and status.code.isdigit()
+    adapter.finish(upstream_id=bought.upstream_id)
+    assert adapter.balance() == balance - bought.cost
+
+    provider.api_key = "wrong"
+    with pytest.raises(BadCredentials):
+        adapter_for(provider).balance()
