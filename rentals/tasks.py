@@ -3,9 +3,12 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
+from providers.adapters import Transient
 from rentals import webhooks
 from smsbox.errors import NotFound
+from smsbox.jobs import tracked_job
 
 logger = logging.getLogger(__name__)
 
@@ -23,3 +26,49 @@ def webhook_deliver(delivery_id: int) -> None:
 @shared_task(name="rentals.tasks.webhooks_retry_due", soft_time_limit=200, time_limit=230)
 def webhooks_retry_due() -> int:
     return webhooks.webhooks_retry_due()
+
+
+# --- activations ------------------------------------------------------------------------------
+@shared_task(name="rentals.tasks.activations_expire", soft_time_limit=240, time_limit=270)
+def activations_expire() -> int:
+    """Expire due activations (refunding those without an SMS); safe on several workers."""
+    from rentals.services import activations_expire_due
+
+    with tracked_job("rentals.activations_expire") as job:
+        job.rows += activations_expire_due(limit=settings.SMSBOX_JOB_BATCH_SIZE * 10)
+    return job.rows
+
+
+@shared_task(name="rentals.tasks.activations_poll", soft_time_limit=150, time_limit=180)
+def activations_poll() -> int:
+    """Ask the upstreams about activations still waiting for a code."""
+    from rentals.services import activations_poll as poll
+
+    with tracked_job("rentals.activations_poll") as job:
+        job.rows += poll(batch_size=settings.SMSBOX_JOB_BATCH_SIZE)
+    return job.rows
+
+
+@shared_task(name="rentals.tasks.activations_reconcile", soft_time_limit=240, time_limit=270)
+def activations_reconcile() -> int:
+    """Settle purchases of unknown outcome and purchases left processing by a crash."""
+    from rentals.services import activations_reconcile as reconcile
+
+    with tracked_job("rentals.activations_reconcile") as job:
+        job.rows += reconcile(limit=settings.SMSBOX_JOB_BATCH_SIZE)
+    return job.rows
+
+
+@shared_task(
+    name="rentals.tasks.activation_upstream_close",
+    soft_time_limit=60,
+    time_limit=90,
+    autoretry_for=(Transient,),
+    retry_backoff=30,
+    max_retries=3,
+)
+def activation_upstream_close(activation_id: int, action: str) -> None:
+    """Tell the upstream we are done with an activation's number (finish or cancel)."""
+    from rentals.services.activations import activation_upstream_close as close
+
+    close(activation_id=activation_id, action=action)

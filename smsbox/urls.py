@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from providers.push import provider_push
 from smsbox import views
 from smsbox.api import api_not_found
 from smsbox.forms import EmailPasswordResetForm, LoginForm
@@ -60,6 +61,8 @@ urlpatterns = [
     path("api/v1/", include("wallets.urls")),
     path("api/v1/", include("apikeys.urls")),
     path("", include("rentals.urls")),
+    # Upstreams push SMS here, authenticated by the provider's push secret.
+    path("providers/<int:provider_id>/push", provider_push, name="provider-push"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", api_not_found),

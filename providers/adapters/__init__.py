@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from providers.adapters.base import (
+    ActiveActivation,
     Adapter,
     BadCredentials,
     BoughtNumber,
@@ -41,6 +42,7 @@ def adapter_for(provider: Provider, *, timeout: float | None = None) -> Adapter:
 
 __all__ = [
     "ADAPTERS",
+    "ActiveActivation",
     "Adapter",
     "BadCredentials",
     "BoughtNumber",

@@ -116,6 +116,17 @@ class UpstreamStatus:
 
 
 @dataclass(frozen=True)
+class ActiveActivation:
+    """One activation the upstream still has open for us (to reconcile an unknown purchase)."""
+
+    upstream_id: str
+    phone: str
+    service_code: str  # in our catalog's codes
+    country_id: int | None = None  # SMS-Activate id
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class RentedNumber:
     upstream_id: str
     phone: str
@@ -190,6 +201,14 @@ class Adapter(ABC):
     def release_unwanted(self, *, upstream_id: str) -> None:
         """Give back a number we will not use (e.g. one the customer banned)."""
         self.cancel(upstream_id=upstream_id)
+
+    def active_activations(self) -> list[ActiveActivation]:
+        """The activations the upstream has open for us; ``Unsupported`` where it cannot say."""
+        raise Unsupported("This upstream cannot list its open activations.")
+
+    def reuse(self, *, upstream_id: str) -> BoughtNumber:
+        """Buy the number of a finished activation again for the same service."""
+        raise Unsupported("This upstream cannot sell a number again.")
 
     # --- long-term rentals ---------------------------------------------------------------
     @abstractmethod

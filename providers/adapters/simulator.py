@@ -35,6 +35,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from providers.adapters.base import (
+    ActiveActivation,
     Adapter,
     BoughtNumber,
     NoNumbers,
@@ -274,6 +275,41 @@ class SimulatorAdapter(Adapter):
 
     def finish(self, *, upstream_id: str) -> None:
         self._transition(upstream_id, allowed={"waiting", "received"}, to="finished")
+
+    def active_activations(self) -> list[ActiveActivation]:
+        from providers.models import SimulatedNumber
+
+        numbers = SimulatedNumber.objects.filter(
+            provider=self.provider, kind="activation", status__in=["waiting", "received"]
+        ).order_by("pk")
+        return [
+            ActiveActivation(
+                upstream_id=str(n.pk),
+                phone=n.phone,
+                service_code=n.service_code,
+                country_id=n.country_id_sa,
+                started_at=n.created_at,
+            )
+            for n in numbers
+        ]
+
+    def reuse(self, *, upstream_id: str) -> BoughtNumber:
+        """The same number again for the same service, as a new order with a new code."""
+        from providers.models import Country, Service
+
+        old = self._get(upstream_id)
+        if old.status != "finished":
+            raise UpstreamRejected("Only a finished number can be reused.")
+        service = Service.objects.get(code=old.service_code)
+        country = Country.objects.get(sms_activate_id=old.country_id_sa)
+        number, failure = self._open(service, country, kind="activation", hours=None, max_cost=None)
+        if failure and not isinstance(failure, OutcomeUnknown):
+            raise failure
+        number.phone = old.phone
+        number.save(update_fields=["phone"])
+        if failure:
+            raise failure
+        return BoughtNumber(upstream_id=str(number.pk), phone=number.phone, cost=number.cost)
 
     # --- long-term rentals ---------------------------------------------------------------
     def rent(self, *, service, country, hours, operator="") -> RentedNumber:

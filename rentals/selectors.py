@@ -1,0 +1,160 @@
+"""Reads of rentals: activations and their messages, always scoped to their owner."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from rentals.models import Activation, SmsMessage
+from smsbox.errors import NotFound
+from smsbox.models import User
+from smsbox.money import ZERO
+from wallets.models import Wallet
+
+State = Activation.State
+
+# Action names as the interfaces show them.
+ACTION_READY = "ready"
+ACTION_RESEND = "resend"
+ACTION_FINISH = "finish"
+ACTION_CANCEL = "cancel"
+ACTION_REPLACE = "replace"
+ACTION_REUSE = "reuse"
+ACTION_SKIP = "skip"
+
+
+def activation_get_for_user(*, user: User, ident: int | str) -> Activation:
+    """One of ``user``'s activations by numeric id or display number; ``NoActivation``
+    (NOT_FOUND, handler token NO_ACTIVATION) for anyone else's or for nonsense."""
+    from rentals.errors import NoActivation
+
+    ident = str(ident).strip()
+    activations = Activation.objects.select_related("service", "country", "provider").filter(
+        user=user
+    )
+    if ident.isdigit() and len(ident) < 19:
+        found = activations.filter(pk=int(ident)).first()
+    else:
+        found = activations.filter(display_number=ident.upper()).first() if ident else None
+    if found is None:
+        raise NoActivation()
+    return found
+
+
+def activation_get_by_binding_key(*, binding_key: str) -> Activation:
+    """The activation of a public record link; ``NotFound`` otherwise."""
+    found = (
+        Activation.objects.select_related("service", "country")
+        .filter(binding_key=binding_key)
+        .first()
+        if binding_key
+        else None
+    )
+    if found is None:
+        raise NotFound("No such record.")
+    return found
+
+
+def activations_for_user(
+    *,
+    user: User,
+    state: str | list[str] | None = None,
+    service: str | None = None,
+    country: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Activation]:
+    """The customer's activations, newest first; ``state`` one state or a list of them,
+    ``service`` a service code, ``country`` an SMS-Activate country id."""
+    activations = Activation.objects.select_related("service", "country").filter(user=user)
+    if state:
+        activations = activations.filter(state__in=[state] if isinstance(state, str) else state)
+    if service:
+        activations = activations.filter(service__code=service)
+    if country is not None:
+        activations = activations.filter(country__sms_activate_id=country)
+    if since:
+        activations = activations.filter(created_at__gte=since)
+    if until:
+        activations = activations.filter(created_at__lt=until)
+    return activations.order_by("-created_at", "-id")
+
+
+def activations_open_for_user(*, user: User) -> QuerySet[Activation]:
+    return activations_for_user(user=user, state=list(Activation.OPEN_STATES))
+
+
+def messages_for_user(*, user: User) -> QuerySet[SmsMessage]:
+    """Every SMS of the customer's activations that reached them, newest first (messages that
+    came after a refund are kept for support but not shown)."""
+    return (
+        SmsMessage.objects.select_related("activation", "activation__service")
+        .filter(activation__user=user)
+        .exclude(activation__state__in=Activation.REFUNDED_STATES)
+        .order_by("-received_at", "-id")
+    )
+
+
+def messages_for_activation(*, activation: Activation) -> QuerySet[SmsMessage]:
+    if activation.state in Activation.REFUNDED_STATES:
+        return SmsMessage.objects.none()
+    return activation.messages.order_by("received_at", "id")
+
+
+def resend_cooldown_seconds(activation: Activation, *, now: datetime | None = None) -> int:
+    """Seconds until another code may be requested (0 when it may be now)."""
+    if activation.resend_available_at is None:
+        return 0
+    left = (activation.resend_available_at - (now or timezone.now())).total_seconds()
+    return max(int(left + 0.999), 0)
+
+
+def early_cancel_seconds(activation: Activation, *, now: datetime | None = None) -> int:
+    start = activation.number_at or activation.created_at
+    allowed = start + timedelta(seconds=settings.SMSBOX_EARLY_CANCEL_SECONDS)
+    return max(int((allowed - (now or timezone.now())).total_seconds() + 0.999), 0)
+
+
+def activation_available_actions(
+    activation: Activation, *, now: datetime | None = None
+) -> list[str]:
+    """What the customer may do now (the dashboard shows only these)."""
+    now = now or timezone.now()
+    state = activation.state
+    actions: list[str] = []
+    if state in (State.WAITING, State.RESEND) and not activation.ready:
+        actions.append(ACTION_READY)
+    if state in (State.RECEIVED, State.RESEND) and activation.code:
+        if resend_cooldown_seconds(activation, now=now) == 0:
+            actions.append(ACTION_RESEND)
+        actions.append(ACTION_FINISH)
+    if state == State.WAITING and early_cancel_seconds(activation, now=now) == 0:
+        actions += [ACTION_CANCEL, ACTION_FINISH, ACTION_REPLACE]
+    if state == State.COMPLETED and activation.upstream_id:
+        window = timedelta(seconds=settings.SMSBOX_REUSE_WINDOW_SECONDS)
+        if now <= activation.created_at + window:
+            actions.append(ACTION_REUSE)
+    if activation.phone:
+        actions.append(ACTION_SKIP)
+    return actions
+
+
+def activations_frozen_amount(wallet: Wallet) -> Decimal:
+    """The charges of the wallet owner's activations that may still be refunded."""
+    if wallet.user_id is None:
+        return ZERO
+    total = Activation.objects.filter(
+        user_id=wallet.user_id, state__in=Activation.REFUNDABLE_STATES
+    ).aggregate(total=Sum("price"))["total"]
+    return total or ZERO
+
+
+def activations_deletion_guard(user: User) -> str | None:
+    """An account with an activation that is not final is not deleted yet."""
+    if Activation.objects.filter(user=user, state__in=Activation.OPEN_STATES).exists():
+        return "open activation"
+    return None

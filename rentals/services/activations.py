@@ -1,0 +1,619 @@
+"""Every transition of an activation, one service each (DESIGN.md "An activation's life").
+
+Each transition locks the activation row, re-checks its state and refuses with a typed error
+otherwise; money moves through ``wallets.services`` with the activation as the reference, so the
+charge is ``charge:activation:<id>`` and the one possible refund ``refund:activation:<id>``: a
+cancel racing an expiry or an arriving SMS refunds once or not at all. Lock order everywhere:
+the user row (purchases only), then the activation row, then the wallet row.
+
+Price rule of the purchase saga: the customer is charged the retail price of the cheapest offer
+that can serve the order when the order is placed (the quoted price). When the router fails over
+to a pricier offer, the quoted price is still what the customer pays; the upstream cost actually
+paid is recorded on the activation. One charge and at most one refund per activation, so the
+ledger stays exact.
+
+Upstream side effects of a settled transition (cancel, finish) are sent after the commit by the
+``activation_upstream_close`` task; they are best effort, the upstream closes what we forget.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from providers.adapters import NoNumbers, OutcomeUnknown, UpstreamError, adapter_for
+from providers.models import Country, Service
+from providers.router import RoutedPurchase, purchase_route, routable_offers
+from rentals.errors import (
+    BadQuantity,
+    BadStatus,
+    CancelAfterSms,
+    EarlyCancelDenied,
+    OrderAlreadyExists,
+    ReplaceAfterSms,
+    ResendCooldown,
+    ReuseNotAvailable,
+)
+from rentals.models import Activation, NumberBan
+from rentals.services.policy import (
+    spend_policy_check_locked,
+    spend_policy_check_price,
+    spend_policy_effective,
+)
+from smsbox.errors import ApplicationError, InvalidInput
+from smsbox.models import User
+from wallets.models import LedgerEntry
+from wallets.services import Reference, wallet_charge, wallet_get_or_create, wallet_refund
+
+logger = logging.getLogger(__name__)
+
+State = Activation.State
+REFERENCE_KIND = "activation"
+BATCH_MAX = 50
+
+
+def activation_reference(activation: Activation) -> Reference:
+    return Reference(REFERENCE_KIND, activation.pk)
+
+
+# --- purchase (the saga) ----------------------------------------------------------------------
+def activation_purchase(
+    *,
+    user: User,
+    service: Service,
+    country: Country,
+    operator: str = "",
+    max_price: Decimal | None = None,
+    idempotency_key: str | None = None,
+    webhook_url: str = "",
+    replaces: Activation | None = None,
+) -> Activation:
+    """Buy a number: (1) charge and record ``processing``, (2) buy upstream outside any
+    transaction, (3) record the number, or refund when nothing was bought.
+
+    The same ``idempotency_key`` again returns the same activation (charged once). A purchase
+    whose upstream outcome is unknown returns the activation in ``unknown`` (no number yet);
+    reconciliation settles it. Raises ``NoNumbers``, ``MaxPriceTooLow`` (WRONG_MAX_PRICE),
+    ``InsufficientFunds`` (NO_BALANCE) or a ``SpendLimitExceeded``.
+    """
+    key = (idempotency_key or "").strip()
+    if len(key) > Activation._meta.get_field("idempotency_key").max_length:
+        raise InvalidInput("The idempotency key is at most 100 characters.")
+    if key:
+        existing = Activation.objects.filter(user=user, idempotency_key=key).first()
+        if existing is not None:
+            return _replayed(existing, service=service, country=country)
+    policy = spend_policy_effective(user=user)
+    price = _quoted_price(service=service, country=country, operator=operator, max_price=max_price)
+    spend_policy_check_price(policy=policy, price=price)
+    try:
+        activation = _open(
+            user=user,
+            service=service,
+            country=country,
+            operator=operator,
+            price=price,
+            key=key,
+            webhook_url=webhook_url,
+            replaces=replaces,
+            policy=policy,
+        )
+    except IntegrityError:
+        existing = (
+            Activation.objects.filter(user=user, idempotency_key=key).first() if key else None
+        )
+        if existing is None:
+            raise
+        return _replayed(existing, service=service, country=country)
+    banned = list(NumberBan.objects.filter(user=user).values_list("phone", flat=True))
+    if replaces is not None and replaces.phone:
+        banned.append(replaces.phone)
+    return _buy(activation, max_price=max_price, exclude_phones=banned)
+
+
+def _quoted_price(
+    *, service: Service, country: Country, operator: str, max_price: Decimal | None
+) -> Decimal:
+    offers = routable_offers(
+        service=service, country=country, operator=operator, max_price=max_price
+    )
+    if not offers:
+        raise NoNumbers()
+    return offers[0].retail_price
+
+
+def _replayed(existing: Activation, *, service: Service, country: Country) -> Activation:
+    if (existing.service_id, existing.country_id) != (service.pk, country.pk):
+        raise OrderAlreadyExists(extra={"activation_id": existing.pk})
+    if existing.state == State.FAILED:
+        raise NoNumbers(extra={"activation_id": existing.pk})
+    return existing
+
+
+def _open(
+    *,
+    user: User,
+    service: Service,
+    country: Country,
+    operator: str,
+    price: Decimal,
+    key: str,
+    webhook_url: str,
+    replaces: Activation | None,
+    policy,
+) -> Activation:
+    """Step 1: in one transaction check the spend policy, record and charge."""
+    now = timezone.now()
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        spend_policy_check_locked(user=user, policy=policy, price=price)
+        activation = Activation.objects.create(
+            user=user,
+            service=service,
+            country=country,
+            operator=operator,
+            price=price,
+            state=State.PROCESSING,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.SMSBOX_ACTIVATION_TTL),
+            idempotency_key=key,
+            display_number=_display_number(now),
+            binding_key=secrets.token_urlsafe(24),
+            webhook_url=webhook_url,
+            replaces=replaces,
+        )
+        wallet_charge(
+            wallet=wallet_get_or_create(user=user),
+            amount=price,
+            reference=activation_reference(activation),
+            memo=f"Activation {activation.display_number} ({service.code})",
+        )
+    return activation
+
+
+def _display_number(now: datetime) -> str:
+    """``A`` + date + 8 random digits: short enough to read out, never an integer id."""
+    return f"A{now:%y%m%d}{secrets.randbelow(10**8):08d}"
+
+
+def _buy(
+    activation: Activation, *, max_price: Decimal | None, exclude_phones: list[str]
+) -> Activation:
+    """Steps 2 and 3 of the saga."""
+    try:
+        routed = purchase_route(
+            service=activation.service,
+            country=activation.country,
+            operator=activation.operator,
+            max_price=max_price,
+            exclude_phones=exclude_phones,
+        )
+    except OutcomeUnknown as exc:
+        return _mark_unknown(activation, exc)
+    except ApplicationError as exc:
+        _fail(activation, reason=exc.code)
+        raise
+    except Exception:
+        # Anything else (a bug, a lost database connection): refund now if we can; what we
+        # cannot settle here stays processing for reconciliation.
+        _fail(activation, reason="ERROR")
+        raise
+    return _deliver(activation, routed)
+
+
+def _deliver(activation: Activation, routed: RoutedPurchase) -> Activation:
+    try:
+        with transaction.atomic():
+            locked = _lock(activation)
+            if locked.state == State.PROCESSING:
+                _give_number(
+                    locked,
+                    provider=routed.provider,
+                    upstream_id=routed.upstream_id,
+                    phone=routed.phone,
+                    cost=routed.cost,
+                )
+                return locked
+    except IntegrityError:
+        # Reconciliation gave this number to a crashed purchase meanwhile: it is that one's now.
+        _fail(activation, reason="NUMBER_TAKEN")
+        raise NoNumbers("The number went to another order.") from None
+    # Settled meanwhile (reconciliation took it for a crash): we do not want this number.
+    _release(routed.provider, routed.upstream_id)
+    return locked
+
+
+def _give_number(
+    locked: Activation, *, provider, upstream_id: str, phone: str, cost: Decimal | None
+) -> None:
+    now = timezone.now()
+    locked.provider = provider
+    locked.upstream_id = upstream_id
+    locked.phone = phone
+    locked.cost = cost
+    locked.state = State.WAITING
+    locked.number_at = now
+    locked.save(update_fields=["provider", "upstream_id", "phone", "cost", "state", "number_at"])
+
+
+def _mark_unknown(activation: Activation, exc: OutcomeUnknown) -> Activation:
+    with transaction.atomic():
+        locked = _lock(activation)
+        if locked.state == State.PROCESSING:
+            locked.state = State.UNKNOWN
+            locked.provider = getattr(exc, "provider", None)
+            locked.memo = f"Purchase outcome unknown: {exc.message}"[:255]
+            locked.save(update_fields=["state", "provider", "memo"])
+    logger.warning("activation %s: purchase outcome unknown (%s)", activation.pk, exc.message)
+    return locked
+
+
+def _fail(activation: Activation, *, reason: str) -> Activation:
+    """Nothing was bought: failed and refunded (only from processing/unknown)."""
+    with transaction.atomic():
+        locked = _lock(activation)
+        if locked.state in Activation.PENDING_STATES:
+            _settle(locked, State.FAILED, refund=True, memo=f"Not delivered: {reason}")
+    return locked
+
+
+# --- transitions ------------------------------------------------------------------------------
+def activation_mark_ready(*, activation: Activation, actor: User | None = None) -> Activation:
+    """Protocol status 1: the customer says the SMS was sent."""
+    with transaction.atomic():
+        locked = _lock(activation)
+        if locked.state not in (State.WAITING, State.RESEND):
+            raise BadStatus(extra=_state_extra(locked))
+        if not locked.ready:
+            locked.ready = True
+            locked.save(update_fields=["ready"])
+    return locked
+
+
+def activation_request_another_code(
+    *, activation: Activation, actor: User | None = None
+) -> Activation:
+    """Protocol status 3: free, only after a code, one request per cooldown; asks the upstream.
+
+    The request is claimed in the database first (state ``resend``, cooldown started), then
+    sent upstream; an upstream refusal puts the activation back to ``received``.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock(activation)
+        if locked.state not in (State.RECEIVED, State.RESEND) or not locked.code:
+            raise BadStatus("Another code can be requested only after a code.")
+        if locked.resend_available_at and now < locked.resend_available_at:
+            seconds = int((locked.resend_available_at - now).total_seconds()) + 1
+            raise ResendCooldown(
+                f"Another code can be requested in {seconds} seconds.",
+                extra={"retry_after": seconds},
+            )
+        previous = locked.state
+        locked.state = State.RESEND
+        locked.resend_count += 1
+        locked.resend_available_at = now + timedelta(
+            seconds=settings.SMSBOX_RESEND_COOLDOWN_SECONDS
+        )
+        locked.save(update_fields=["state", "resend_count", "resend_available_at"])
+    try:
+        adapter_for(locked.provider).request_another_sms(upstream_id=locked.upstream_id)
+    except UpstreamError:
+        with transaction.atomic():
+            again = _lock(locked)
+            if again.state == State.RESEND and again.resend_count == locked.resend_count:
+                again.state = previous
+                again.save(update_fields=["state"])
+        raise
+    return locked
+
+
+def activation_finish(*, activation: Activation, actor: User | None = None) -> Activation:
+    """Protocol status 6: with a code → completed; without one → cancelled and refunded (a
+    cancel, so refused in the first minutes like one)."""
+    with transaction.atomic():
+        locked = _lock(activation)
+        if locked.state in (State.RECEIVED, State.RESEND) and locked.code:
+            _settle(locked, State.COMPLETED, refund=False, memo="Finished")
+            _close_upstream(locked, "finish")
+            return locked
+        if locked.state != State.WAITING:
+            raise BadStatus(extra=_state_extra(locked))
+        _check_not_early(locked)
+        _settle(locked, State.CANCELLED, refund=True, memo="Finished without a code")
+        _close_upstream(locked, "cancel")
+    return locked
+
+
+def activation_cancel(*, activation: Activation, actor: User | None = None) -> Activation:
+    """Protocol status 8 / -1: only before any SMS, not in the first minutes; refunds."""
+    with transaction.atomic():
+        locked = _lock(activation)
+        _cancel_locked(locked, actor=actor, memo="Cancelled")
+    return locked
+
+
+def _cancel_locked(locked: Activation, *, actor: User | None, memo: str) -> None:
+    if locked.has_sms or locked.state in (State.RECEIVED, State.RESEND):
+        raise CancelAfterSms(extra=_state_extra(locked))
+    if locked.state != State.WAITING:
+        raise BadStatus(extra=_state_extra(locked))
+    if actor is None or not actor.is_staff:
+        _check_not_early(locked)
+    _settle(locked, State.CANCELLED, refund=True, memo=memo)
+    _close_upstream(locked, "cancel")
+
+
+def activation_replace(*, activation: Activation, actor: User | None = None) -> Activation:
+    """Only without an SMS: cancel and refund this one, then buy another number for the same
+    service and country (never this number again). Returns the new activation; when nothing
+    can be bought the old one stays cancelled and refunded and the error is raised."""
+    with transaction.atomic():
+        locked = _lock(activation)
+        if locked.has_sms or locked.state in (State.RECEIVED, State.RESEND):
+            raise ReplaceAfterSms(extra=_state_extra(locked))
+        _cancel_locked(locked, actor=actor, memo="Replaced")
+    return activation_purchase(
+        user=locked.user,
+        service=locked.service,
+        country=locked.country,
+        operator=locked.operator,
+        webhook_url=locked.webhook_url,
+        replaces=locked,
+    )
+
+
+def activation_reuse(*, activation: Activation, actor: User | None = None) -> Activation:
+    """After completion, the same number for the same service again (within the upstream's
+    window), as a new charged activation."""
+    old = Activation.objects.select_related("provider", "service", "country", "user").get(
+        pk=activation.pk
+    )
+    window = timedelta(seconds=settings.SMSBOX_REUSE_WINDOW_SECONDS)
+    if old.state != State.COMPLETED or not old.upstream_id or old.provider is None:
+        raise ReuseNotAvailable("Only a completed activation's number can be used again.")
+    if timezone.now() > old.created_at + window:
+        raise ReuseNotAvailable("The number can no longer be used again.")
+    policy = spend_policy_effective(user=old.user)
+    spend_policy_check_price(policy=policy, price=old.price)
+    fresh = _open(
+        user=old.user,
+        service=old.service,
+        country=old.country,
+        operator=old.operator,
+        price=old.price,
+        key="",
+        webhook_url=old.webhook_url,
+        replaces=None,
+        policy=policy,
+    )
+    Activation.objects.filter(pk=fresh.pk).update(reuses=old)
+    fresh.reuses = old
+    try:
+        bought = adapter_for(old.provider).reuse(upstream_id=old.upstream_id)
+    except OutcomeUnknown as exc:
+        exc.provider = old.provider
+        return _mark_unknown(fresh, exc)
+    except UpstreamError as exc:
+        _fail(fresh, reason=exc.code)
+        raise ReuseNotAvailable(exc.message) from exc
+    with transaction.atomic():
+        locked = _lock(fresh)
+        if locked.state == State.PROCESSING:
+            _give_number(
+                locked,
+                provider=old.provider,
+                upstream_id=bought.upstream_id,
+                phone=bought.phone,
+                cost=bought.cost,
+            )
+            return locked
+    _release(old.provider, bought.upstream_id)
+    return locked
+
+
+def number_skip(*, activation: Activation, actor: User | None = None) -> NumberBan:
+    """The customer bans this activation's number for themselves; the router never gives it
+    to them again."""
+    if not activation.phone:
+        raise BadStatus("This activation has no number yet.")
+    ban, _ = NumberBan.objects.get_or_create(
+        user_id=activation.user_id,
+        phone=activation.phone,
+        defaults={"activation": activation},
+    )
+    return ban
+
+
+def activation_expire(*, activation: Activation, now: datetime | None = None) -> Activation:
+    """Due activations: no SMS → expired and refunded; with an SMS → completed. A no-op for
+    activations that are not due or already settled."""
+    with transaction.atomic():
+        locked = _lock(activation)
+        _expire_locked(locked, now=now or timezone.now())
+    return locked
+
+
+def _expire_locked(locked: Activation, *, now: datetime) -> bool:
+    if locked.expires_at > now or locked.state not in Activation.LIVE_STATES:
+        return False
+    if locked.state == State.WAITING and not locked.has_sms:
+        _settle(locked, State.EXPIRED, refund=True, memo="Expired without an SMS")
+        _close_upstream(locked, "cancel")
+    else:
+        _settle(locked, State.COMPLETED, refund=False, memo="Expired after an SMS")
+        _close_upstream(locked, "finish")
+    return True
+
+
+def activations_expire_due(*, limit: int = 1000, now: datetime | None = None) -> int:
+    """Expire up to ``limit`` due activations, one row per transaction, claimed with
+    ``SKIP LOCKED`` so that sweeps on several workers share the work."""
+    done = 0
+    while done < limit:
+        moment = now or timezone.now()
+        with transaction.atomic():
+            row = (
+                Activation.objects.select_for_update(skip_locked=True)
+                .filter(state__in=Activation.LIVE_STATES, expires_at__lte=moment)
+                .order_by("expires_at", "pk")
+                .first()
+            )
+            if row is None:
+                break
+            _expire_locked(row, now=moment)
+        done += 1
+    return done
+
+
+def activation_force_complete(*, activation: Activation, actor: User) -> Activation:
+    """An operator closes an activation as completed, without a refund."""
+    with transaction.atomic():
+        locked = _lock(activation)
+        if locked.state not in Activation.LIVE_STATES:
+            raise BadStatus(extra=_state_extra(locked))
+        _settle(locked, State.COMPLETED, refund=False, memo=f"Completed by operator {actor.pk}")
+        _close_upstream(locked, "finish")
+    return locked
+
+
+def activation_cancel_refund(*, activation: Activation, actor: User) -> Activation:
+    """An operator cancels and refunds an activation that got no SMS, at any time."""
+    with transaction.atomic():
+        locked = _lock(activation)
+        if locked.state in Activation.PENDING_STATES:
+            _settle(locked, State.FAILED, refund=True, memo=f"Refunded by operator {actor.pk}")
+            return locked
+        _cancel_locked(locked, actor=actor, memo=f"Cancelled by operator {actor.pk}")
+    return locked
+
+
+# --- batch ------------------------------------------------------------------------------------
+@dataclass
+class BatchItem:
+    activation: Activation | None = None
+    error: ApplicationError | None = None
+
+
+@dataclass
+class BatchResult:
+    items: list[BatchItem] = field(default_factory=list)
+
+    @property
+    def success_count(self) -> int:
+        return sum(1 for item in self.items if item.activation is not None)
+
+    @property
+    def failed_count(self) -> int:
+        return sum(1 for item in self.items if item.activation is None)
+
+
+def activation_purchase_batch(
+    *,
+    user: User,
+    service: Service,
+    country: Country,
+    quantity: int,
+    operator: str = "",
+    max_price: Decimal | None = None,
+) -> BatchResult:
+    """``quantity`` (1 to 50) purchases of one service and country, each its own saga; the
+    result lists each one's activation or error."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 50:
+        raise BadQuantity(extra={"max": BATCH_MAX})
+    result = BatchResult()
+    for _ in range(quantity):
+        try:
+            activation = activation_purchase(
+                user=user, service=service, country=country, operator=operator, max_price=max_price
+            )
+            result.items.append(BatchItem(activation=activation))
+        except ApplicationError as exc:
+            result.items.append(BatchItem(error=exc))
+    return result
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _lock(activation: Activation) -> Activation:
+    return (
+        Activation.objects.select_for_update(of=("self",))
+        .select_related("user", "service", "country", "provider")
+        .get(pk=activation.pk)
+    )
+
+
+def _check_not_early(locked: Activation) -> None:
+    allowed_at = (locked.number_at or locked.created_at) + timedelta(
+        seconds=settings.SMSBOX_EARLY_CANCEL_SECONDS
+    )
+    now = timezone.now()
+    if now < allowed_at:
+        seconds = int((allowed_at - now).total_seconds()) + 1
+        raise EarlyCancelDenied(
+            f"This activation can be cancelled in {seconds} seconds.",
+            extra={"retry_after": seconds},
+        )
+
+
+def _settle(locked: Activation, state: str, *, refund: bool, memo: str) -> None:
+    """Move a locked activation to a final state, refunding its charge once when asked."""
+    locked.state = state
+    locked.settled_at = timezone.now()
+    locked.memo = memo[:255]
+    locked.save(update_fields=["state", "settled_at", "memo"])
+    if refund:
+        _refund(locked, memo=memo)
+
+
+def _refund(locked: Activation, *, memo: str) -> LedgerEntry | None:
+    if locked.price <= 0:
+        return None
+    return wallet_refund(
+        wallet=wallet_get_or_create(user=locked.user),
+        amount=locked.price,
+        reference=activation_reference(locked),
+        memo=f"Activation {locked.display_number}: {memo}"[:255],
+    )
+
+
+def _state_extra(locked: Activation) -> dict[str, str]:
+    return {"state": locked.state}
+
+
+def _close_upstream(locked: Activation, action: str) -> None:
+    if locked.provider_id is None or not locked.upstream_id:
+        return
+    transaction.on_commit(partial(_enqueue_close, locked.pk, action), robust=True)
+
+
+def _enqueue_close(activation_id: int, action: str) -> None:
+    from rentals.tasks import activation_upstream_close  # tasks import this module
+
+    activation_upstream_close.delay(activation_id, action)
+
+
+def activation_upstream_close(*, activation_id: int, action: str) -> None:
+    """Tell the upstream we are done with a number (``finish`` or ``cancel``); best effort."""
+    activation = Activation.objects.select_related("provider").filter(pk=activation_id).first()
+    if activation is None or activation.provider is None or not activation.upstream_id:
+        return
+    adapter = adapter_for(activation.provider)
+    try:
+        getattr(adapter, action)(upstream_id=activation.upstream_id)
+    except UpstreamError as exc:
+        logger.info("activation %s: upstream %s refused: %s", activation_id, action, exc.message)
+
+
+def _release(provider, upstream_id: str) -> None:
+    try:
+        adapter_for(provider).release_unwanted(upstream_id=upstream_id)
+    except UpstreamError as exc:
+        logger.warning("could not release %s at %s: %s", upstream_id, provider, exc.message)

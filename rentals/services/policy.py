@@ -1,0 +1,110 @@
+"""Spend policy: a customer's max price per activation, daily cap and concurrent activations.
+
+The checks run inside the purchase's first transaction with the customer's row locked, so two
+purchases of one customer cannot both pass a limit that only one of them fits.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from rentals.errors import ChannelsLimit, DailyCapReached, MaxPriceLimit
+from rentals.models import Activation, SpendPolicy
+from smsbox.errors import InvalidInput
+from smsbox.models import User
+from smsbox.money import ZERO, format_money
+
+
+@dataclass(frozen=True)
+class EffectivePolicy:
+    max_price: Decimal | None
+    daily_cap: Decimal | None
+    max_concurrent: int | None
+
+
+def spend_policy_effective(*, user: User) -> EffectivePolicy:
+    """The customer's own limits, each falling back to the setting of their tier."""
+    own = SpendPolicy.objects.filter(user=user).first()
+    tier = "BUSINESS" if user.tier == User.Tier.BUSINESS else "STANDARD"
+
+    def pick(field: str, setting: str):
+        value = getattr(own, field, None) if own else None
+        return value if value is not None else getattr(settings, f"SMSBOX_{setting}_{tier}")
+
+    return EffectivePolicy(
+        max_price=pick("max_price", "MAX_PRICE"),
+        daily_cap=pick("daily_cap", "DAILY_CAP"),
+        max_concurrent=pick("max_concurrent", "MAX_CONCURRENT"),
+    )
+
+
+def spend_policy_set(
+    *,
+    user: User,
+    max_price: Decimal | None = None,
+    daily_cap: Decimal | None = None,
+    max_concurrent: int | None = None,
+) -> SpendPolicy:
+    """Set the customer's own limits (None = the tier's default)."""
+    if max_price is not None and max_price <= ZERO:
+        raise InvalidInput("The max price must be positive.")
+    if daily_cap is not None and daily_cap < ZERO:
+        raise InvalidInput("The daily cap cannot be negative.")
+    if max_concurrent is not None and max_concurrent < 0:
+        raise InvalidInput("The maximum of concurrent activations cannot be negative.")
+    with transaction.atomic():
+        policy, _ = SpendPolicy.objects.update_or_create(
+            user=user,
+            defaults={
+                "max_price": max_price,
+                "daily_cap": daily_cap,
+                "max_concurrent": max_concurrent,
+            },
+        )
+    return policy
+
+
+def spend_policy_check_price(*, policy: EffectivePolicy, price: Decimal) -> None:
+    if policy.max_price is not None and price > policy.max_price:
+        raise MaxPriceLimit(
+            f"The number costs {format_money(price)}, above your maximum of "
+            f"{format_money(policy.max_price)} per activation.",
+            extra={"min_price": format_money(price)},
+        )
+
+
+def spend_policy_check_locked(*, user: User, policy: EffectivePolicy, price: Decimal) -> None:
+    """Daily cap and concurrency; call with the user's row locked."""
+    if policy.max_concurrent is not None:
+        open_count = Activation.objects.filter(user=user, state__in=Activation.OPEN_STATES).count()
+        if open_count >= policy.max_concurrent:
+            raise ChannelsLimit(
+                f"You have {open_count} open activations; your limit is {policy.max_concurrent}.",
+                extra={"limit": policy.max_concurrent},
+            )
+    if policy.daily_cap is not None:
+        spent = _spent_since(user=user, since=_start_of_day())
+        if spent + price > policy.daily_cap:
+            raise DailyCapReached(
+                f"You spent {format_money(spent)} today; your daily cap is "
+                f"{format_money(policy.daily_cap)}.",
+                extra={"spent": format_money(spent), "cap": format_money(policy.daily_cap)},
+            )
+
+
+def _spent_since(*, user: User, since: datetime) -> Decimal:
+    total = (
+        Activation.objects.filter(user=user, created_at__gte=since)
+        .exclude(state__in=Activation.REFUNDED_STATES)
+        .aggregate(total=Sum("price"))["total"]
+    )
+    return total or ZERO
+
+
+def _start_of_day() -> datetime:
+    return timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
