@@ -4,6 +4,7 @@ handler protocol (included at the root by smsbox.urls)."""
 from django.urls import include, path
 
 from rentals.api import webhooks
+from rentals.handler.views import handler_api
 
 api_v1 = [
     path("webhook/", webhooks.WebhookApi.as_view(), name="api-webhook"),
@@ -21,4 +22,6 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    path("stubs/handler_api.php", handler_api, name="handler-api"),
+    path("stubs/handler_api", handler_api),
 ]

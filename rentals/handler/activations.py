@@ -1,0 +1,282 @@
+"""Activation actions of the handler protocol: thin, each parses its parameters, calls one
+service or selector of rentals and renders the protocol's answer."""
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+
+from rentals import selectors, services
+from rentals.errors import NoActivation
+from rentals.handler.catalog import country_param, operator_param, service_param
+from rentals.handler.transport import (
+    Call,
+    HandlerError,
+    json_response,
+    number,
+    protocol_datetime,
+    text,
+)
+from rentals.models import Activation
+from rentals.status import handler_status, handler_status_number
+from smsbox.money import format_money
+
+State = Activation.State
+_PHONE_PREFIXES = re.compile(r"^[0-9]{1,15}(,[0-9]{1,15})*$")
+
+
+# --- parameters -------------------------------------------------------------------------------
+
+
+def _activation(call: Call, name: str = "id", *, error: str = "NO_ACTIVATION") -> Activation:
+    """The caller's activation named by the integer parameter ``name``; anyone else's is
+    unknown. A missing or malformed id is ``WRONG_ACTIVATION_ID``."""
+    raw = call.get(name)
+    if not raw.isdigit() or len(raw) > 18:
+        raise HandlerError("WRONG_ACTIVATION_ID" if error == "NO_ACTIVATION" else error)
+    try:
+        return selectors.activation_get_for_user(user=call.user, ident=int(raw))
+    except NoActivation as exc:
+        raise HandlerError(error) from exc
+
+
+def _max_price(call: Call) -> Decimal | None:
+    raw = call.get("maxPrice")
+    if not raw:
+        return None
+    try:
+        price = Decimal(raw)
+    except InvalidOperation:
+        raise HandlerError("WRONG_MAX_PRICE") from None
+    if not price.is_finite() or price <= 0:
+        raise HandlerError("WRONG_MAX_PRICE")
+    return price
+
+
+def _purchase_args(call: Call) -> dict:
+    exception = call.get("phoneException")
+    if exception and not _PHONE_PREFIXES.fullmatch(exception.replace(" ", "")):
+        raise HandlerError("WRONG_EXCEPTION_PHONE")
+    if call.get("activationType") not in ("", "0"):
+        raise HandlerError("NO_NUMBERS")  # numbers by voice call or number-only: not sold
+    return {
+        "user": call.user,
+        "service": service_param(call),
+        "country": country_param(call),
+        "operator": operator_param(call),
+        "max_price": _max_price(call),
+        "idempotency_key": call.get("orderId")[:100],
+    }
+
+
+def _bought(activation: Activation) -> Activation:
+    if not activation.phone:  # the upstream's answer is not known yet
+        raise HandlerError("NO_NUMBERS")
+    return activation
+
+
+# --- buying -----------------------------------------------------------------------------------
+
+
+def get_number(call: Call):
+    activation = _bought(services.activation_purchase(**_purchase_args(call)))
+    return text(f"ACCESS_NUMBER:{activation.pk}:{activation.phone}")
+
+
+def get_number_v2(call: Call):
+    activation = _bought(services.activation_purchase(**_purchase_args(call)))
+    return json_response(
+        {
+            "activationId": activation.pk,
+            "phoneNumber": activation.phone,
+            "activationCost": number(activation.price),
+            "currency": settings.SMSBOX_CURRENCY_NUMERIC,
+            "countryCode": str(activation.country.sms_activate_id),
+            "canGetAnotherSms": bool(activation.country.retry),
+            "activationTime": protocol_datetime(activation.number_at or activation.created_at),
+            "activationEndTime": protocol_datetime(activation.expires_at),
+            "activationOperator": activation.operator or "any",
+        }
+    )
+
+
+def get_multi_service_number(call: Call):
+    codes = [c.strip() for c in call.get("multiService").split(",") if c.strip()]
+    if not codes:
+        raise HandlerError("BAD_SERVICE")
+    bought = []
+    for code in codes[:10]:
+        args = _purchase_args(Call(user=call.user, params={**call.params, "service": code}))
+        args["idempotency_key"] = ""
+        try:
+            activation = _bought(services.activation_purchase(**args))
+        except Exception:
+            if not bought:
+                raise
+            break  # what was bought stands; the caller sees which services it got
+        bought.append(
+            {"phone": activation.phone, "activation": str(activation.pk), "service": code}
+        )
+    return json_response(bought)
+
+
+def get_extra_activation(call: Call):
+    parent = _activation(call, "activationId", error="WRONG_ACTIVATION_ID")
+    activation = _bought(services.activation_reuse(activation=parent))
+    return text(f"ACCESS_NUMBER:{activation.pk}:{activation.phone}")
+
+
+def check_extra_activation(call: Call):
+    parent = _activation(call, "activationId", error="RENEW_ACTIVATION_NOT_AVAILABLE")
+    if selectors.ACTION_REUSE not in selectors.activation_available_actions(parent):
+        raise HandlerError("RENEW_ACTIVATION_NOT_AVAILABLE")
+    return json_response(
+        {
+            "status": "success",
+            "cost": number(parent.price),
+            "service": parent.service.code,
+            "phone": parent.phone,
+            "country": parent.country.sms_activate_id,
+        }
+    )
+
+
+def get_additional_service(call: Call):
+    _activation(call, error="WRONG_ACTIVATION_ID")
+    raise HandlerError("WRONG_ADDITIONAL_SERVICE")  # no forwarding services are sold
+
+
+# --- one activation ---------------------------------------------------------------------------
+
+_SET_STATUS = {
+    "1": ("activation_mark_ready", "ACCESS_READY"),
+    "3": ("activation_request_another_code", "ACCESS_RETRY_GET"),
+    "6": ("activation_finish", "ACCESS_ACTIVATION"),
+    "8": ("activation_cancel", "ACCESS_CANCEL"),
+    "-1": ("activation_cancel", "ACCESS_CANCEL"),
+}
+
+
+def set_status(call: Call):
+    action = _SET_STATUS.get(call.get("status"))
+    activation = _activation(call)
+    if action is None:
+        raise HandlerError("BAD_STATUS")
+    service, answer = action
+    getattr(services, service)(activation=activation)
+    return text(answer)
+
+
+def get_status(call: Call):
+    return text(handler_status(_activation(call)))
+
+
+def _latest_message(activation: Activation):
+    return activation.messages.order_by("-received_at", "-id").first()
+
+
+def get_status_v2(call: Call):
+    activation = _activation(call)
+    if activation.state in Activation.REFUNDED_STATES:
+        raise HandlerError("STATUS_CANCEL", bare=True, failed=False)
+    message = _latest_message(activation) if activation.has_sms else None
+    sms = None
+    if message is not None:
+        sms = {
+            "dateTime": protocol_datetime(message.received_at),
+            "code": message.code or activation.code or "",
+            "text": message.text,
+        }
+    return json_response({"verificationType": 0, "sms": sms, "call": None})
+
+
+def get_full_sms(call: Call):
+    activation = _activation(call)
+    if activation.state in Activation.REFUNDED_STATES:
+        raise HandlerError("STATUS_CANCEL", failed=False)
+    message = _latest_message(activation) if activation.has_sms else None
+    if message is None:
+        raise HandlerError("STATUS_WAIT_CODE", failed=False)
+    return text(f"FULL_SMS:{message.text}")
+
+
+def get_incoming_call_status(call: Call):
+    activation = _activation(call, error="INVALID_ACTIVATION_ID")
+    if activation.state in Activation.REFUNDED_STATES:
+        status = 4
+    elif activation.state == State.COMPLETED:
+        status = 3
+    else:
+        status = 2
+    return json_response({"status": status, "phone": activation.phone})
+
+
+# --- lists ------------------------------------------------------------------------------------
+
+
+def get_active_activations(call: Call):
+    active = list(
+        selectors.activations_for_user(user=call.user, state=list(Activation.LIVE_STATES))
+    )
+    if not active:
+        raise HandlerError("NO_ACTIVATIONS", failed=False)
+    items = [_active_item(a) for a in active]
+    return json_response({"status": "success", "activeActivations": items, "data": items})
+
+
+def _active_item(activation: Activation) -> dict:
+    message = None
+    if activation.has_sms:
+        message = _latest_message(activation)
+    return {
+        "activationId": str(activation.pk),
+        "serviceCode": activation.service.code,
+        "phoneNumber": activation.phone,
+        "activationCost": format_money(activation.price),
+        "activationStatus": handler_status_number(activation),
+        "smsCode": activation.code or None,
+        "smsText": message.text if message else None,
+        "activationTime": protocol_datetime(activation.number_at or activation.created_at),
+        "discount": "0.00",
+        "repeated": "1" if activation.reuses_id else "0",
+        "countryCode": str(activation.country.sms_activate_id),
+        "countryName": activation.country.name_en,
+        "canGetAnotherSms": "1" if activation.country.retry else "0",
+        "currency": str(settings.SMSBOX_CURRENCY_NUMERIC),
+    }
+
+
+def _timestamp(call: Call, name: str) -> datetime | None:
+    raw = call.get(name)
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 11:
+        raise HandlerError("WRONG_DATE")
+    return datetime.fromtimestamp(int(raw), UTC)
+
+
+def get_history(call: Call):
+    start, end = _timestamp(call, "start"), _timestamp(call, "end")
+    offset = call.integer("offset", "BAD_DATA", default=0)
+    limit = min(call.integer("limit", "BAD_DATA", default=50), 100)
+    history = selectors.activations_for_user(user=call.user, since=start, until=end)
+    rows = [
+        {
+            "id": str(a.pk),
+            "date": protocol_datetime(a.created_at),
+            "phone": a.phone,
+            "sms": _codes_json(a),
+            "cost": format_money(a.price),
+            "status": handler_status_number(a),
+            "currency": str(settings.SMSBOX_CURRENCY_NUMERIC),
+        }
+        for a in history[offset : offset + limit]
+    ]
+    return json_response({"status": "success", "data": rows})
+
+
+def _codes_json(activation: Activation) -> str | None:
+    import json
+
+    return json.dumps([activation.code]) if activation.code else None
