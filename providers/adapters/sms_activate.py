@@ -147,12 +147,14 @@ class SmsActivateAdapter(Adapter):
             "maxPrice": "" if max_cost is None else f"{max_cost:.2f}",
         }
         if action == "getNumber":
-            body = self._text(action, ("ACCESS_NUMBER:",), ambiguous=True, **params)
-            parts = body.split(":")
-            if len(parts) != 3 or not parts[1].strip() or not digits(parts[2]):
-                raise http.malformed(True, body)
-            return BoughtNumber(upstream_id=parts[1].strip(), phone=digits(parts[2]))
-        data = self._json(action, ambiguous=True, **params)
+            return self._buy_classic(params)
+        try:
+            data = self._json(action, ambiguous=True, **params)
+        except UpstreamRejected as exc:
+            if exc.extra.get("token") != "BAD_ACTION":
+                raise
+            # A server without getNumberV2 bought nothing: ask the classic way.
+            return self._buy_classic(params)
         try:
             cost = data.get("activationCost")
             return BoughtNumber(
@@ -162,6 +164,13 @@ class SmsActivateAdapter(Adapter):
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             raise http.malformed(True, json.dumps(data)[:200]) from None
+
+    def _buy_classic(self, params: dict[str, Any]) -> BoughtNumber:
+        body = self._text("getNumber", ("ACCESS_NUMBER:",), ambiguous=True, **params)
+        parts = body.split(":")
+        if len(parts) != 3 or not parts[1].strip() or not digits(parts[2]):
+            raise http.malformed(True, body)
+        return BoughtNumber(upstream_id=parts[1].strip(), phone=digits(parts[2]))
 
     def status(self, *, upstream_id: str) -> UpstreamStatus:
         body = self._text("getStatus", ("STATUS_",), id=upstream_id)

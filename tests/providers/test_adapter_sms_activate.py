@@ -81,7 +81,6 @@ def test_buy_with_get_number_and_code_mappings(provider, fake_sms_activate, tg, 
         ("ERROR_SQL", Transient),
         ("WRONG_EXCEPTION_PHONE", UpstreamRejected),
         ("ORDER_ALREADY_EXISTS", UpstreamRejected),
-        ("BAD_ACTION", UpstreamRejected),
     ],
 )
 @pytest.mark.parametrize("action", ["getNumber", "getNumberV2"])
@@ -90,6 +89,23 @@ def test_buy_error_tokens_are_typed(provider, fake_sms_activate, tg, usa, token,
     fake_sms_activate.respond_next(text(token))
 
     with pytest.raises(error):
+        adapter_for(provider).buy(service=tg, country=usa)
+
+
+def test_buy_falls_back_to_get_number_where_v2_is_unknown(provider, fake_sms_activate, tg, usa):
+    fake_sms_activate.respond_next(text("BAD_ACTION"))
+
+    bought = adapter_for(provider).buy(service=tg, country=usa)
+
+    assert (bought.upstream_id, bought.cost) == ("635468022", None)
+    assert [r.params["action"] for r in fake_sms_activate.requests] == ["getNumberV2", "getNumber"]
+
+
+def test_buy_bad_action_of_the_classic_request_is_a_rejection(provider, fake_sms_activate, tg, usa):
+    provider.settings = {"buy_action": "getNumber"}
+    fake_sms_activate.respond_next(text("BAD_ACTION"))
+
+    with pytest.raises(UpstreamRejected):
         adapter_for(provider).buy(service=tg, country=usa)
 
 
