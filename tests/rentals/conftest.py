@@ -90,3 +90,15 @@ def customer(db):
     user = UserFactory()
     fund(user, "10.00")
     return user
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks inline (upstream close, webhook delivery)."""
+    from smsbox.celery import app as celery_app
+
+    conf = celery_app.conf
+    previous = conf.task_always_eager, conf.task_eager_propagates
+    conf.update(CELERY_TASK_ALWAYS_EAGER=True, CELERY_TASK_EAGER_PROPAGATES=True)
+    yield
+    conf.update(CELERY_TASK_ALWAYS_EAGER=previous[0], CELERY_TASK_EAGER_PROPAGATES=previous[1])
