@@ -1,0 +1,194 @@
+"""Saga faults with the simulator: unknown buy outcomes and purchases left processing by a crash
+are settled against the upstream by reconciliation."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from providers.adapters import OutcomeUnknown, Transient
+from providers.adapters.simulator import SimulatorAdapter
+from providers.models import PurchaseAttempt, SimulatedNumber
+from providers.router import purchase_route
+from rentals.models import Activation
+from rentals.services import activation_purchase, activations_reconcile
+from rentals.services.activations import _deliver, _open
+from rentals.services.policy import spend_policy_effective
+from rentals.status import smspool_code
+from tests.rentals.conftest import make_simulator
+from wallets.models import LedgerEntry
+from wallets.selectors import wallet_for_user
+
+pytestmark = pytest.mark.django_db
+State = Activation.State
+
+
+def balance(user) -> Decimal:
+    return wallet_for_user(user=user).balance
+
+
+def later(seconds: int):
+    return timezone.now() + timedelta(seconds=seconds)
+
+
+def refunds(activation) -> int:
+    return LedgerEntry.objects.filter(
+        kind="refund", reference_kind="activation", reference_id=activation.pk
+    ).count()
+
+
+@pytest.fixture
+def timing_out(catalog):
+    """A simulator whose every buy times out after taking effect."""
+    return make_simulator(fail_timeout=1.0)
+
+
+@pytest.fixture
+def losing(catalog, monkeypatch):
+    """A simulator whose every buy times out before taking effect."""
+    provider = make_simulator()
+
+    def buy(self, **kwargs):
+        raise OutcomeUnknown("The request timed out.")
+
+    monkeypatch.setattr(SimulatorAdapter, "buy", buy)
+    return provider
+
+
+def test_a_buy_timeout_leaves_the_activation_unknown_and_charged(
+    customer, timing_out, telegram, usa
+):
+    activation = activation_purchase(user=customer, service=telegram, country=usa)
+    assert activation.state == State.UNKNOWN
+    assert activation.provider == timing_out and activation.phone == ""
+    assert smspool_code(activation) == 7
+    assert balance(customer) == Decimal("9.50")
+    attempt = PurchaseAttempt.objects.get()
+    assert attempt.outcome == "unknown"
+
+
+def test_reconciliation_delivers_a_number_that_was_bought_upstream(
+    customer, timing_out, telegram, usa
+):
+    # given
+    activation = activation_purchase(user=customer, service=telegram, country=usa)
+    bought = SimulatedNumber.objects.get(provider=timing_out)
+    # when: not yet due, then due
+    assert activations_reconcile(now=later(5)) == 0
+    assert activations_reconcile(now=later(31)) == 1
+    # then
+    activation.refresh_from_db()
+    assert activation.state == State.WAITING
+    assert (activation.phone, activation.upstream_id) == (bought.phone, str(bought.pk))
+    assert balance(customer) == Decimal("9.50") and refunds(activation) == 0
+    assert activations_reconcile(now=later(31)) == 0
+
+
+def test_reconciliation_refunds_a_purchase_the_upstream_never_made(customer, losing, telegram, usa):
+    activation = activation_purchase(user=customer, service=telegram, country=usa)
+    assert activation.state == State.UNKNOWN
+    assert activations_reconcile(now=later(31)) == 1
+    activation.refresh_from_db()
+    assert activation.state == State.FAILED
+    assert balance(customer) == Decimal("10.00") and refunds(activation) == 1
+    assert activations_reconcile(now=later(60)) == 0
+    assert refunds(activation) == 1
+
+
+def test_a_number_found_too_late_is_cancelled_upstream_and_refunded(
+    customer, timing_out, telegram, usa
+):
+    activation = activation_purchase(user=customer, service=telegram, country=usa)
+    assert activations_reconcile(now=later(1300)) == 1
+    activation.refresh_from_db()
+    assert activation.state == State.FAILED
+    assert SimulatedNumber.objects.get(provider=timing_out).status == "cancelled"
+    assert balance(customer) == Decimal("10.00")
+
+
+def test_an_upstream_that_cannot_answer_is_asked_again_then_refunded_at_expiry(
+    customer, timing_out, telegram, usa, monkeypatch
+):
+    activation = activation_purchase(user=customer, service=telegram, country=usa)
+
+    def down(self):
+        raise Transient("503")
+
+    monkeypatch.setattr(SimulatorAdapter, "active_activations", down)
+    assert activations_reconcile(now=later(60)) == 0
+    activation.refresh_from_db()
+    assert activation.state == State.UNKNOWN
+    assert activations_reconcile(now=later(1201)) == 1
+    activation.refresh_from_db()
+    assert activation.state == State.FAILED
+    assert balance(customer) == Decimal("10.00")
+
+
+def _crashed_purchase(customer, telegram, usa, *, bought: bool) -> Activation:
+    """Step 1 of the saga, optionally step 2, then the process died."""
+    activation = _open(
+        user=customer,
+        service=telegram,
+        country=usa,
+        operator="",
+        price=Decimal("0.50"),
+        key="",
+        webhook_url="",
+        replaces=None,
+        policy=spend_policy_effective(user=customer),
+    )
+    if bought:
+        purchase_route(service=telegram, country=usa)
+    return activation
+
+
+def test_a_processing_row_left_after_the_buy_gets_its_number(customer, simulator, telegram, usa):
+    activation = _crashed_purchase(customer, telegram, usa, bought=True)
+    attempt = PurchaseAttempt.objects.get(outcome="bought")
+    assert activations_reconcile(now=later(60)) == 0  # may still be running
+    assert activations_reconcile(now=later(301)) == 1
+    activation.refresh_from_db()
+    assert activation.state == State.WAITING
+    assert activation.upstream_id == attempt.upstream_id
+    assert balance(customer) == Decimal("9.50")
+
+
+def test_a_processing_row_left_before_the_buy_is_refunded(customer, simulator, telegram, usa):
+    activation = _crashed_purchase(customer, telegram, usa, bought=False)
+    assert activations_reconcile(now=later(301)) == 1
+    activation.refresh_from_db()
+    assert activation.state == State.FAILED
+    assert balance(customer) == Decimal("10.00")
+    assert not Activation.objects.filter(state__in=Activation.PENDING_STATES).exists()
+
+
+def test_a_saga_finishing_after_reconciliation_releases_its_number(
+    customer, simulator, telegram, usa
+):
+    # given: reconciliation refunded a purchase it thought crashed before the buy
+    activation = _crashed_purchase(customer, telegram, usa, bought=False)
+    activations_reconcile(now=later(301))
+    # when: the saga wakes up with a number
+    routed = purchase_route(service=telegram, country=usa)
+    result = _deliver(activation, routed)
+    # then: the number goes back upstream; the customer keeps the refund, nothing more
+    assert result.state == State.FAILED
+    assert SimulatedNumber.objects.get(pk=routed.upstream_id).status == "cancelled"
+    assert balance(customer) == Decimal("10.00") and refunds(activation) == 1
+
+
+def test_reconciliation_never_takes_the_number_of_another_activation(
+    customer, timing_out, telegram, usa
+):
+    # given: two purchases with unknown outcome; one of the numbers already delivered
+    first = activation_purchase(user=customer, service=telegram, country=usa)
+    second = activation_purchase(user=customer, service=telegram, country=usa)
+    # when
+    assert activations_reconcile(now=later(31)) == 2
+    # then: each got its own number
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert {first.state, second.state} == {State.WAITING}
+    assert first.upstream_id != second.upstream_id
+    assert balance(customer) == Decimal("9.00")
