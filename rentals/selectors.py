@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from rentals.models import Activation, SmsMessage
@@ -158,3 +158,15 @@ def activations_deletion_guard(user: User) -> str | None:
     if Activation.objects.filter(user=user, state__in=Activation.OPEN_STATES).exists():
         return "open activation"
     return None
+
+
+def activations_by_terms(*, user: User, terms: list[str]) -> QuerySet[Activation]:
+    """The customer's activations whose binding key, display number or phone number (digits,
+    with or without ``+``) is one of ``terms``; nobody else's, whatever the terms."""
+    keys = [t.strip() for t in terms if t and t.strip()]
+    phones = ["".join(ch for ch in t if ch.isdigit()) for t in keys]
+    return activations_for_user(user=user).filter(
+        Q(binding_key__in=keys)
+        | Q(display_number__in=[k.upper() for k in keys])
+        | Q(phone__in=[p for p in phones if p])
+    )
