@@ -1,8 +1,9 @@
 """One smsbox buys from another through the SMS-Activate adapter, end to end over HTTP.
 
-The upstream smsbox runs in its own process on a localhost port, with its own PostgreSQL
-database and the demo data: the simulator as its provider (SMS at once) and a customer with an
-API key and money. This smsbox adds it as an ``sms_activate`` provider and buys from it.
+The upstream smsbox runs in its own processes (web server on a localhost port, Celery worker)
+with its own PostgreSQL database and the demo data: the simulator as its provider (SMS after a
+second) and a customer with an API key and money. This smsbox adds it as an ``sms_activate``
+provider and buys from it.
 """
 
 import importlib.util
@@ -41,7 +42,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _database_url() -> str:
+def _upstream_database(*, create: bool) -> str:
+    """(Re)create, or drop, the upstream's own database next to the test database."""
     db = settings.DATABASES["default"]
     name = f"{db['NAME']}_upstream"
     admin = psycopg.connect(
@@ -54,32 +56,53 @@ def _database_url() -> str:
     )
     with admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+        if create:
+            admin.execute(f'CREATE DATABASE "{name}"')
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{name}"
 
 
 @pytest.fixture(scope="module")
 def upstream_smsbox(django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock():
-        database_url = _database_url()
+        database_url = _upstream_database(create=True)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "smsbox.settings",
         "DATABASE_URL": database_url,
-        "REDIS_URL": os.environ.get("UPSTREAM_REDIS_URL", "redis://127.0.0.1:6379/4"),
         "SMSBOX_VAR_DIR": str(tmp_path_factory.mktemp("upstream_var")),
-        "CELERY_TASK_ALWAYS_EAGER": "true",
         "SECRET_KEY": "upstream-smsbox-test-secret",
     }
+    # Without REDIS_URL the upstream keeps its cache in its own directory: nothing it caches
+    # (API key checks, breakers) can leak between runs or into this smsbox.
+    env.pop("REDIS_URL", None)
     manage = [sys.executable, str(ROOT / "manage.py")]
     for command in (
         ["migrate", "--no-input"],
-        ["seed_demo", "--api-key", UPSTREAM_KEY, "--sms-delay", "0"],
+        ["seed_demo", "--api-key", UPSTREAM_KEY, "--sms-delay", "1"],
     ):
         subprocess.run(
             [*manage, *command], env=env, cwd=ROOT, check=True, capture_output=True, timeout=300
         )
     port = _free_port()
+    # Its Celery worker (file-system broker) sends the simulator's SMS a second after a sale.
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "smsbox",
+            "worker",
+            "--pool",
+            "solo",
+            "-l",
+            "WARNING",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     server = subprocess.Popen(
         [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"],
         env=env,
@@ -97,8 +120,11 @@ def upstream_smsbox(django_db_blocker, tmp_path_factory):
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}/stubs/handler_api.php"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, worker):
+            process.terminate()
+            process.wait(timeout=30)
+        with django_db_blocker.unblock():
+            _upstream_database(create=False)
 
 
 def test_smsbox_buys_from_another_smsbox(upstream_smsbox):
@@ -118,7 +144,7 @@ def test_smsbox_buys_from_another_smsbox(upstream_smsbox):
     bought = adapter.buy(service=tg, country=usa)
     assert bought.phone.startswith("1") and bought.cost > 0
     status = adapter.status(upstream_id=bought.upstream_id)
-    for _ in range(50):  # the upstream's simulator answers at once; give its worker a moment
+    for _ in range(150):  # the upstream's worker delivers the simulator's SMS after a second
         if status.state == UpstreamStatus.RECEIVED:
             break
         time.sleep(0.2)
