@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
-from smsbox.api import exception_handler as smsbox_exception_handler
 from smsbox.models import User
 
 _WINDOW_TTL = 3  # seconds a one-second counter is kept (it is never read after its second)
@@ -104,8 +103,9 @@ def failed_request_record(*, user: User, now: float | None = None) -> bool:
 
 def _redis() -> Any | None:
     """The raw redis-py client behind the default cache, or None for other cache backends."""
-    if isinstance(cache, RedisCache):
-        return cache._cache.get_client(write=True)
+    backend = caches["default"]  # ``cache`` is a proxy, not the backend itself
+    if isinstance(backend, RedisCache):
+        return backend._cache.get_client(write=True)
     return None
 
 
@@ -151,6 +151,9 @@ class AccountRateThrottle(BaseThrottle):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """smsbox's error mapping, plus counting the account's failed requests."""
+    # Imported here: smsbox.api imports DRF's views, whose APIView reads this module's throttle.
+    from smsbox.api import exception_handler as smsbox_exception_handler
+
     response = smsbox_exception_handler(exc, context)
     if response is not None and 400 <= response.status_code < 500 and response.status_code != 429:
         request = context.get("request")
