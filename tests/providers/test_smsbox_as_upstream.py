@@ -42,10 +42,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _upstream_database(*, create: bool) -> str:
-    """(Re)create, or drop, the upstream's own database next to the test database."""
+def _upstream_database(name: str, *, create: bool) -> str:
+    """(Re)create, or drop, the upstream's own database on the test database's server."""
     db = settings.DATABASES["default"]
-    name = f"{db['NAME']}_upstream"
     admin = psycopg.connect(
         host=db["HOST"],
         port=db["PORT"] or 5432,
@@ -64,7 +63,8 @@ def _upstream_database(*, create: bool) -> str:
 @pytest.fixture(scope="module")
 def upstream_smsbox(django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock():
-        database_url = _upstream_database(create=True)
+        name = f"{settings.DATABASES['default']['NAME']}_upstream"
+        database_url = _upstream_database(name, create=True)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "smsbox.settings",
@@ -124,7 +124,7 @@ def upstream_smsbox(django_db_blocker, tmp_path_factory):
             process.terminate()
             process.wait(timeout=30)
         with django_db_blocker.unblock():
-            _upstream_database(create=False)
+            _upstream_database(name, create=False)
 
 
 def test_smsbox_buys_from_another_smsbox(upstream_smsbox):
