@@ -71,3 +71,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+from rentals import admin_rentals  # noqa: E402, F401  (rentals, plans)
+
+from rentals import admin_activations  # noqa: E402, F401  (activations)

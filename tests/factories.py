@@ -109,3 +109,17 @@ def _catalog(model: str, **lookup: object) -> object:
     from django.apps import apps
 
     return apps.get_model("providers", model).objects.get(**lookup)
+
+
+class RentalPlanFactory(factory.django.DjangoModelFactory):
+    """An "any service" plan of 24 hours at 3.00 in the USA unless told otherwise."""
+
+    class Meta:
+        model = "rentals.RentalPlan"
+
+    country = factory.LazyFunction(lambda: _catalog("Country", sms_activate_id=187))
+    service = None
+    unit = "hours"
+    length = 24
+    package = ""
+    price = Decimal("3.00")

@@ -2,11 +2,15 @@
 
 from rentals.models.activations import Activation, NumberBan, SpendPolicy
 from rentals.models.messages import SmsMessage
+from rentals.models.rentals import Rental, RentalPlan, RentalRenewal
 from rentals.models.webhooks import WebhookDelivery, WebhookSecret
 
 __all__ = [
     "Activation",
     "NumberBan",
+    "Rental",
+    "RentalPlan",
+    "RentalRenewal",
     "SmsMessage",
     "SpendPolicy",
     "WebhookDelivery",

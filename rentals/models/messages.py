@@ -17,6 +17,13 @@ class SmsMessage(models.Model):
         blank=True,
         related_name="messages",
     )
+    rental = models.ForeignKey(
+        "rentals.Rental",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
     provider = models.ForeignKey(
         "providers.Provider", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -40,6 +47,7 @@ class SmsMessage(models.Model):
         ]
         indexes = [
             models.Index(fields=["activation", "received_at"], name="sms_activation_idx"),
+            models.Index(fields=["rental", "received_at"], name="sms_rental_idx"),
         ]
 
     def __str__(self) -> str:

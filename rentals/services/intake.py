@@ -118,7 +118,7 @@ def _notify(activation: Activation, message: SmsMessage) -> None:
 
 def on_upstream_sms(sender, *, provider, upstream_id, text, received_at, **kwargs) -> None:
     """Receiver of ``upstream_sms_received`` (connected in ``RentalsConfig.ready``)."""
-    activation_receive_sms(
+    stored = activation_receive_sms(
         provider=provider,
         upstream_id=upstream_id,
         text=text,
@@ -128,6 +128,19 @@ def on_upstream_sms(sender, *, provider, upstream_id, text, received_at, **kwarg
         upstream_message_id=kwargs.get("upstream_message_id", ""),
         received_at=received_at,
     )
+    if stored is None:  # no activation of ours (or a duplicate): perhaps a long-term rental's
+        from rentals.services.rentals import rental_on_upstream_sms
+
+        rental_on_upstream_sms(
+            provider=provider,
+            upstream_id=upstream_id,
+            text=text,
+            code=kwargs.get("code", ""),
+            sender=kwargs.get("sender_name", ""),
+            phone=kwargs.get("phone", ""),
+            upstream_message_id=kwargs.get("upstream_message_id", ""),
+            received_at=received_at,
+        )
 
 
 # --- polling ----------------------------------------------------------------------------------

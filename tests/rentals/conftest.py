@@ -102,3 +102,7 @@ def eager_celery():
     conf.update(CELERY_TASK_ALWAYS_EAGER=True, CELERY_TASK_EAGER_PROPAGATES=True)
     yield
     conf.update(CELERY_TASK_ALWAYS_EAGER=previous[0], CELERY_TASK_EAGER_PROPAGATES=previous[1])
+
+
+# Long-term rentals: their fixtures live with their helpers.
+from tests.rentals.rental_support import rent_plans, rent_sim, renter  # noqa: E402, F401

@@ -1,0 +1,324 @@
+"""Reads of long-term rentals: durations, plans and quotes, ownership, messages, sweeps.
+
+Durations. A rental lasts a number of hours (``SMSBOX_RENTAL_MIN_HOURS``..
+``SMSBOX_RENTAL_MAX_HOURS``, 4..1344 by default; days are 24 hours each) or a named package:
+1m = 30 days, 3m = 90 days, 6m = 180 days, 1y = 365 days. Packages are fixed lengths, so our
+expiry and the hours asked from an upstream always agree.
+
+The quote rule (``rental_quote``). The plans that apply are the country's active plans for the
+service when it has any, else the country's "any service" plans. The price is the plan of
+exactly the asked duration when there is one; otherwise it is pro rata by hours from the plan
+nearest in length (ties go to the longer plan), rounded to cents with ROUND_HALF_UP. No
+applicable plan: ``NoNumbers`` (the protocol's ``NO_NUMBERS``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from providers import breaker
+from providers.adapters import NoNumbers
+from providers.models import Country, Offer, Provider, Service
+from rentals.models import Rental, RentalPlan, RentalRenewal, SmsMessage
+from rentals.models.rentals import Package
+from rentals.rental_errors import InvalidPackage, InvalidTime, MaxHoursExceed, RentalNotFound
+from smsbox.money import to_cents
+
+PACKAGE_DAYS = {Package.ONE_MONTH: 30, Package.THREE_MONTHS: 90, Package.SIX_MONTHS: 180,
+                Package.ONE_YEAR: 365}  # fmt: skip
+
+
+def min_hours() -> int:
+    return int(getattr(settings, "SMSBOX_RENTAL_MIN_HOURS", 4))
+
+
+def max_hours() -> int:
+    return int(getattr(settings, "SMSBOX_RENTAL_MAX_HOURS", 1344))
+
+
+# --- durations --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RentalDuration:
+    """Either ``hours`` or a ``package``."""
+
+    hours: int | None = None
+    package: str = ""
+
+    @property
+    def total_hours(self) -> int:
+        return PACKAGE_DAYS[self.package] * 24 if self.package else int(self.hours or 0)
+
+    @property
+    def delta(self) -> timedelta:
+        return timedelta(hours=self.total_hours)
+
+    @property
+    def label(self) -> str:
+        return self.package or f"{self.hours} h"
+
+
+def rental_duration(*, hours: object = None, package: object = None) -> RentalDuration:
+    """Validate a duration the customer asked for: ``InvalidTime``, ``MaxHoursExceed`` or
+    ``InvalidPackage`` when it is not allowed."""
+    package = str(package or "").strip().lower()
+    if package:
+        if hours not in (None, ""):
+            raise InvalidTime("Give either hours or a package, not both.")
+        if package not in Package.values:
+            raise InvalidPackage(extra={"package": package})
+        return RentalDuration(package=package)
+    if hours in (None, ""):
+        raise InvalidTime("Give the rental time in hours or a package (1m, 3m, 6m, 1y).")
+    if isinstance(hours, bool | float):
+        raise InvalidTime("The rental time is a whole number of hours.")
+    try:
+        value = int(str(hours).strip())
+    except ValueError:
+        raise InvalidTime("The rental time is a whole number of hours.") from None
+    if value < min_hours():
+        raise InvalidTime(
+            f"Available number of hours from {min_hours()} to {max_hours()}.",
+            extra={"min": min_hours(), "max": max_hours()},
+        )
+    if value > max_hours():
+        raise MaxHoursExceed(
+            f"At most {max_hours()} hours.",
+            extra={"max": max_hours(), "info": {"max": max_hours()}},
+        )
+    return RentalDuration(hours=value)
+
+
+def rental_duration_of(rental: Rental, *, renewal: bool = False) -> RentalDuration:
+    """The duration ``rental`` was bought for last, or (``renewal``) the one auto-renew buys."""
+    if renewal and (rental.renewal_package or rental.renewal_hours):
+        return RentalDuration(hours=rental.renewal_hours, package=rental.renewal_package)
+    return RentalDuration(hours=rental.hours, package=rental.package)
+
+
+def plan_hours(plan: RentalPlan) -> int:
+    if plan.unit == RentalPlan.Unit.PACKAGE:
+        return PACKAGE_DAYS[plan.package] * 24
+    return int(plan.length or 0) * (24 if plan.unit == RentalPlan.Unit.DAYS else 1)
+
+
+# --- plans and quotes -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RentalQuote:
+    country: Country
+    service: Service | None
+    duration: RentalDuration
+    price: Decimal
+    plan: RentalPlan
+    rule: str  # "exact" or "pro_rata"
+
+    @property
+    def hours(self) -> int:
+        return self.duration.total_hours
+
+    @property
+    def package(self) -> str:
+        return self.duration.package
+
+
+def rental_plans(
+    *, country: Country | None = None, service: Service | None = None
+) -> QuerySet[RentalPlan]:
+    """Active plans, optionally of one country and (with ``service``) that service's own."""
+    plans = RentalPlan.objects.filter(active=True).select_related("country", "service")
+    if country is not None:
+        plans = plans.filter(country=country)
+    if service is not None:
+        plans = plans.filter(service=service)
+    return plans
+
+
+def _applicable_plans(country: Country, service: Service | None) -> list[RentalPlan]:
+    plans = RentalPlan.objects.filter(active=True, country=country).select_related(
+        "country", "service"
+    )
+    if service is not None:
+        own = list(plans.filter(service=service))
+        if own:
+            return own
+    return list(plans.filter(service__isnull=True))
+
+
+def _is_exact(plan: RentalPlan, duration: RentalDuration) -> bool:
+    if duration.package:
+        return plan.unit == RentalPlan.Unit.PACKAGE and plan.package == duration.package
+    return plan.unit != RentalPlan.Unit.PACKAGE and plan_hours(plan) == duration.hours
+
+
+def rental_quote(
+    *,
+    country: Country,
+    service: Service | None = None,
+    hours: object = None,
+    package: object = None,
+    duration: RentalDuration | None = None,
+) -> RentalQuote:
+    """The price of renting a number in ``country`` for ``service`` (None: any service)."""
+    duration = duration or rental_duration(hours=hours, package=package)
+    plans = _applicable_plans(country, service)
+    if not plans:
+        raise NoNumbers(
+            f"No rentals are offered in {country.name_en}"
+            + (f" for {service.name}." if service else "."),
+            extra={"country": country.sms_activate_id},
+        )
+    exact = next((p for p in plans if _is_exact(p, duration)), None)
+    if exact is not None:
+        return RentalQuote(country, service, duration, to_cents(exact.price), exact, "exact")
+    wanted = duration.total_hours
+    nearest = min(plans, key=lambda p: (abs(plan_hours(p) - wanted), -plan_hours(p), p.pk))
+    price = to_cents(nearest.price * Decimal(wanted) / Decimal(plan_hours(nearest)))
+    return RentalQuote(country, service, duration, price, nearest, "pro_rata")
+
+
+# --- providers that can rent ------------------------------------------------------------------
+def rental_providers(*, country: Country, service: Service | None = None) -> list[Provider]:
+    """Enabled providers with stock in ``country`` (for ``service`` when one is named) whose
+    circuit breaker lets a call through; lowest priority number, then cheapest cost first."""
+    offers = Offer.objects.filter(country=country, stock__gt=0, provider__enabled=True)
+    if service is not None:
+        offers = offers.filter(service=service)
+    best: dict[int, tuple[int, Decimal]] = {}
+    for provider_id, priority, cost in offers.values_list(
+        "provider_id", "provider__priority", "cost"
+    ):
+        if provider_id not in best or cost < best[provider_id][1]:
+            best[provider_id] = (priority, cost)
+    ordered = sorted(best, key=lambda pk: (*best[pk], pk))
+    providers = Provider.objects.in_bulk(ordered)
+    return [providers[pk] for pk in ordered if breaker.breaker_allows(pk)]
+
+
+# --- ownership --------------------------------------------------------------------------------
+def rental_get_for_user(*, user, ident: object) -> Rental:
+    """The user's rental by id or display number; ``RentalNotFound`` otherwise (also when it
+    belongs to somebody else)."""
+    term = str(ident if ident is not None else "").strip()
+    rentals = Rental.objects.filter(user=user).select_related("country", "service", "provider")
+    rental = None
+    if term.isdigit() and len(term) <= 18:
+        rental = rentals.filter(pk=int(term)).first()
+    if rental is None and term:
+        rental = rentals.filter(display_number__iexact=term).first()
+    if rental is None:
+        raise RentalNotFound(extra={"id": term})
+    return rental
+
+
+def rentals_for_user(*, user, state: str | None = None) -> QuerySet[Rental]:
+    rentals = Rental.objects.filter(user=user).select_related("country", "service")
+    if state:
+        rentals = rentals.filter(state=state)
+    return rentals.order_by("-created_at", "-id")
+
+
+def rental_messages(*, rental: Rental) -> QuerySet[SmsMessage]:
+    """Every SMS the rental received, oldest first."""
+    return SmsMessage.objects.filter(rental=rental).order_by("received_at", "id")
+
+
+@dataclass(frozen=True)
+class RentalMessagesPage:
+    total: int
+    messages: list[SmsMessage]
+
+
+def rental_messages_page(*, rental: Rental, page: int = 0, size: int = 10) -> RentalMessagesPage:
+    """One page of the rental's SMS, newest first, pages counted from 0 (getRentStatus)."""
+    page, size = max(int(page), 0), min(max(int(size), 1), 100)
+    messages = SmsMessage.objects.filter(rental=rental).order_by("-received_at", "-id")
+    return RentalMessagesPage(
+        total=messages.count(), messages=list(messages[page * size : (page + 1) * size])
+    )
+
+
+def rental_renewals(*, rental: Rental) -> QuerySet[RentalRenewal]:
+    return RentalRenewal.objects.filter(rental=rental).order_by("period")
+
+
+def rental_for_upstream(*, provider: Provider, upstream_id: str, phone: str = "") -> Rental | None:
+    """The rental bought as ``upstream_id`` at ``provider`` (a different phone: not ours)."""
+    rental = Rental.objects.filter(provider=provider, upstream_id=str(upstream_id)).first()
+    if rental is None or not upstream_id:
+        return None
+    if phone and rental.phone and _digits(phone) != _digits(rental.phone):
+        return None
+    return rental
+
+
+def _digits(raw: str) -> str:
+    return "".join(ch for ch in raw if ch.isdigit())
+
+
+# --- sweeps -----------------------------------------------------------------------------------
+def renew_lead() -> timedelta:
+    return timedelta(minutes=int(getattr(settings, "SMSBOX_RENTAL_RENEW_LEAD_MINUTES", 60)))
+
+
+def rentals_renewal_due(*, now: datetime | None = None) -> QuerySet[Rental]:
+    """Active auto-renewing rentals that expire within the lead time and have not yet."""
+    now = now or timezone.now()
+    return Rental.objects.filter(
+        state=Rental.State.ACTIVE,
+        auto_renew=True,
+        expires_at__gt=now,
+        expires_at__lte=now + renew_lead(),
+    ).order_by("expires_at", "pk")
+
+
+def rentals_expiry_due(*, now: datetime | None = None) -> QuerySet[Rental]:
+    now = now or timezone.now()
+    return Rental.objects.filter(state=Rental.State.ACTIVE, expires_at__lte=now).order_by(
+        "expires_at", "pk"
+    )
+
+
+def rentals_to_poll() -> QuerySet[Rental]:
+    return (
+        Rental.objects.filter(state=Rental.State.ACTIVE, provider__enabled=True)
+        .exclude(upstream_id="")
+        .select_related("provider")
+        .order_by("provider_id", "pk")
+    )
+
+
+def rental_has_open(*, user) -> bool:
+    return Rental.objects.filter(user=user, state__in=Rental.OPEN_STATES).exists()
+
+
+def rental_deletion_guard(user) -> str | None:
+    """Lifecycle guard: an account with a rental that is still running is not deleted."""
+    return "active rental" if rental_has_open(user=user) else None
+
+
+__all__ = [
+    "PACKAGE_DAYS",
+    "Q",
+    "RentalDuration",
+    "RentalMessagesPage",
+    "RentalQuote",
+    "rental_duration",
+    "rental_duration_of",
+    "rental_for_upstream",
+    "rental_get_for_user",
+    "rental_messages",
+    "rental_messages_page",
+    "rental_plans",
+    "rental_providers",
+    "rental_quote",
+    "rental_renewals",
+    "rentals_expiry_due",
+    "rentals_for_user",
+    "rentals_renewal_due",
+    "rentals_to_poll",
+]
