@@ -73,4 +73,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
 
+from rentals import admin_rentals  # noqa: E402, F401  (rentals, plans)
+
 from rentals import admin_activations  # noqa: E402, F401  (activations)
