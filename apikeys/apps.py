@@ -6,4 +6,6 @@ class ApikeysConfig(AppConfig):
     verbose_name = "API keys"
 
     def ready(self) -> None:
-        from apikeys import schema  # noqa: F401  (registers the OpenAPI description)
+        from apikeys import schema, signals  # noqa: F401  (schema registers itself with OpenAPI)
+
+        signals.connect()

@@ -168,3 +168,33 @@ def test_get_for_user_answers_not_found_outside_the_owners_scope(key_id):
 
     with pytest.raises(ApiKeyNotFound):
         api_key_get_for_user(user=UserFactory(), key_id=key_id)
+
+
+def test_deactivating_a_user_refuses_their_cached_key_at_once():
+    api_key = ApiKeyFactory()
+    assert api_key_authenticate(api_key.raw_key) == api_key  # now cached
+
+    api_key.user.is_active = False
+    api_key.user.save(update_fields=["is_active"])
+
+    assert api_key_authenticate(api_key.raw_key) is None
+
+
+def test_a_changed_user_is_read_afresh_by_the_next_check():
+    api_key = ApiKeyFactory()
+    api_key_authenticate(api_key.raw_key)  # now cached
+    banned_until = timezone.now() + timedelta(days=1)
+
+    api_key.user.banned_until = banned_until
+    api_key.user.save(update_fields=["banned_until"])
+
+    assert api_key_authenticate(api_key.raw_key).user.banned_until == banned_until
+
+
+def test_deleting_a_user_refuses_their_cached_key_at_once():
+    api_key = ApiKeyFactory()
+    api_key_authenticate(api_key.raw_key)  # now cached
+
+    api_key.user.delete()
+
+    assert api_key_authenticate(api_key.raw_key) is None
