@@ -23,6 +23,7 @@ from rentals.status import handler_status, handler_status_number
 from smsbox.money import format_money
 
 State = Activation.State
+_OTHER_NAME = {"id": "activationId", "activationId": "id"}
 _PHONE_PREFIXES = re.compile(r"^[0-9]{1,15}(,[0-9]{1,15})*$")
 
 
@@ -32,7 +33,7 @@ _PHONE_PREFIXES = re.compile(r"^[0-9]{1,15}(,[0-9]{1,15})*$")
 def _activation(call: Call, name: str = "id", *, error: str = "NO_ACTIVATION") -> Activation:
     """The caller's activation named by the integer parameter ``name``; anyone else's is
     unknown. A missing or malformed id is ``WRONG_ACTIVATION_ID``."""
-    raw = call.get(name)
+    raw = call.get(name) or call.get(_OTHER_NAME[name])  # clients differ on the name
     if not raw.isdigit() or len(raw) > 18:
         raise HandlerError("WRONG_ACTIVATION_ID" if error == "NO_ACTIVATION" else error)
     try:
