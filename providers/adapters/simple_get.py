@@ -181,10 +181,13 @@ class SimpleGetAdapter(Adapter):
     def finish(self, *, upstream_id: str) -> None:
         """The protocol closes an order by itself once its SMS is read."""
 
-    def reuse(self, *, upstream_id: str, country: Any) -> BoughtNumber:
-        """The same number again for the same service, shortly after a completed order."""
+    def reuse(self, *, upstream_id: str, country: Any = None) -> BoughtNumber:
+        """The same number again for the same service, shortly after a completed order.
+        ``country`` only reads the answer's national number (default: the ``country`` setting,
+        else the protocol's default NL)."""
         body = self._get("/api/reuse", ambiguous=True, orderId=upstream_id)
-        return self._order(body, self.country_code(country))
+        default = str(self.provider.settings.get("country", "NL"))
+        return self._order(body, self.country_code(country) if country else default)
 
     # --- long-term rentals ---------------------------------------------------------------
     def rent(self, *, service, country, hours, operator="") -> RentedNumber:

@@ -15,6 +15,7 @@ from typing import Any
 
 from providers.adapters import http
 from providers.adapters.base import (
+    ActiveActivation,
     Adapter,
     BadCredentials,
     BoughtNumber,
@@ -68,6 +69,10 @@ _REJECTIONS = {
     "STATUS_CANCEL",
     "STATUS_REVOKE",
     "STATUS_WAIT_CODE",
+    "NO_ACTIVATIONS",
+    "RENEW_ACTIVATION_NOT_AVAILABLE",
+    "NEW_ACTIVATION_IMPOSSIBLE",
+    "SIM_OFFLINE",
 }
 
 
@@ -195,6 +200,40 @@ class SmsActivateAdapter(Adapter):
 
     def finish(self, *, upstream_id: str) -> None:
         self._text("setStatus", ("ACCESS_ACTIVATION",), id=upstream_id, status=6)
+
+    def active_activations(self) -> list[ActiveActivation]:
+        try:
+            data = self._json("getActiveActivations")
+        except UpstreamRejected as exc:
+            if exc.extra.get("token") == "NO_ACTIVATIONS":
+                return []
+            raise
+        items = data.get("activeActivations", data.get("data")) if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise http.malformed(False, str(data)[:200])
+        try:
+            return [
+                ActiveActivation(
+                    upstream_id=str(int(item["activationId"])),
+                    phone=_phone(item["phoneNumber"]),
+                    service_code=self.our_service_code(str(item.get("serviceCode") or "")),
+                    country_id=self.our_country_id(str(item.get("countryCode") or "")),
+                    started_at=_datetime(item.get("activationTime")),
+                )
+                for item in items
+            ]
+        except (KeyError, TypeError, ValueError):
+            raise http.malformed(False, str(items)[:200]) from None
+
+    def reuse(self, *, upstream_id: str) -> BoughtNumber:
+        """``getExtraActivation``: the same number again, under a new activation id."""
+        body = self._text(
+            "getExtraActivation", ("ACCESS_NUMBER:",), ambiguous=True, activationId=upstream_id
+        )
+        parts = body.split(":")
+        if len(parts) != 3 or not parts[1].strip() or not digits(parts[2]):
+            raise http.malformed(True, body)
+        return BoughtNumber(upstream_id=parts[1].strip(), phone=digits(parts[2]))
 
     # --- long-term rentals ---------------------------------------------------------------
     def rent(self, *, service, country, hours, operator="") -> RentedNumber:

@@ -223,6 +223,37 @@ class FakeSmsActivate(FakeServer):
     def deliver(self, activation_id: int, code: str) -> None:
         self.activations[activation_id].update(status="ok", code=code)
 
+    def _getActiveActivations(self, p: dict[str, str]) -> Answer:
+        items = [
+            {
+                "activationId": str(a["id"]),
+                "serviceCode": "tg",
+                "phoneNumber": a["phone"],
+                "activationCost": "12.50",
+                "activationStatus": "2",
+                "smsCode": None,
+                "smsText": None,
+                "activationTime": "2030-01-01 10:00:00",
+                "countryCode": "187",
+                "currency": "840",
+            }
+            for a in self.activations.values()
+            if a["status"] in ("wait", "ok", "retry")
+        ]
+        if not items:
+            return as_json({"status": "error", "message": "NO_ACTIVATIONS"})
+        return as_json({"status": "success", "activeActivations": items, "data": items})
+
+    def _getExtraActivation(self, p: dict[str, str]) -> Answer:
+        old = self.activations.get(int(p.get("activationId") or 0))
+        if old is None:
+            return text("WRONG_ACTIVATION_ID")
+        if old["status"] != "done":
+            return text("RENEW_ACTIVATION_NOT_AVAILABLE")
+        self.next_id += 1
+        self.activations[self.next_id] = {**old, "id": self.next_id, "status": "wait", "code": ""}
+        return text(f"ACCESS_NUMBER:{self.next_id}:{old['phone']}")
+
     def _getRentNumber(self, p: dict[str, str]) -> Answer:
         self.next_id += 1
         self.rents[self.next_id] = {"status": "active", "sms": []}

@@ -189,3 +189,18 @@ def test_rental_errors(provider, fake_simple_get, uk, answer, error):
 def test_extend_expired_contract_is_rejected(provider):
     with pytest.raises(UpstreamRejected):
         adapter_for(provider).rent_extend(upstream_id="5", hours=24)
+
+
+def test_reuse_gives_the_same_number_again(provider, fake_simple_get, tg, uk):
+    adapter = adapter_for(provider)
+    first = adapter.buy(service=tg, country=uk)
+
+    again = adapter.reuse(upstream_id=first.upstream_id, country=uk)
+
+    assert again.phone == first.phone and again.upstream_id != first.upstream_id
+    provider.settings = {"country": "UK"}
+    assert adapter_for(provider).reuse(upstream_id=first.upstream_id).phone == first.phone
+    assert fake_simple_get.requests[-1].path == "/api/reuse"
+    fake_simple_get.respond_next(text("NUMBER_OFFLINE"))
+    with pytest.raises(UpstreamRejected):
+        adapter.reuse(upstream_id=first.upstream_id)

@@ -300,3 +300,40 @@ def test_rent_malformed_is_outcome_unknown(provider, fake_sms_activate, tg, usa)
 
     with pytest.raises(OutcomeUnknown):
         adapter_for(provider).rent(service=tg, country=usa, hours=4)
+
+
+def test_active_activations(provider, fake_sms_activate, tg, usa):
+    adapter = adapter_for(provider)
+    assert adapter.active_activations() == []
+
+    bought = adapter.buy(service=tg, country=usa)
+    [active] = adapter.active_activations()
+
+    assert (active.upstream_id, active.phone, active.service_code, active.country_id) == (
+        bought.upstream_id,
+        bought.phone,
+        "tg",
+        187,
+    )
+    assert active.started_at == datetime(2030, 1, 1, 10, tzinfo=UTC)
+    fake_sms_activate.respond_next(as_json({"status": "success", "activeActivations": [{"x": 1}]}))
+    with pytest.raises(Transient):
+        adapter.active_activations()
+
+
+def test_reuse_is_get_extra_activation(provider, fake_sms_activate, tg, usa):
+    adapter = adapter_for(provider)
+    bought = adapter.buy(service=tg, country=usa)
+    with pytest.raises(UpstreamRejected):  # not finished yet: RENEW_ACTIVATION_NOT_AVAILABLE
+        adapter.reuse(upstream_id=bought.upstream_id)
+    adapter.finish(upstream_id=bought.upstream_id)
+
+    again = adapter.reuse(upstream_id=bought.upstream_id)
+
+    assert again.phone == bought.phone and again.upstream_id != bought.upstream_id
+    fake_sms_activate.respond_next(text("NO_BALANCE"))
+    with pytest.raises(UpstreamNoBalance):
+        adapter.reuse(upstream_id=bought.upstream_id)
+    fake_sms_activate.respond_next(text("garbage"))
+    with pytest.raises(OutcomeUnknown):
+        adapter.reuse(upstream_id=bought.upstream_id)
