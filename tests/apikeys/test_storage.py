@@ -3,6 +3,7 @@ not in the user or session tables, not anywhere else in the database."""
 
 import pytest
 from django.contrib import admin
+from django.core.cache import cache
 from django.db import connection
 from django.urls import path
 from rest_framework.response import Response
@@ -35,6 +36,23 @@ def _tables_holding(needle: str) -> set[str]:
     return found
 
 
+def _cache_holds(needle: str) -> bool:
+    """Whether any key name or value in the cache's Redis database holds ``needle``."""
+    redis = cache._cache.get_client()
+    readers = {
+        b"string": lambda k: [redis.get(k)],
+        b"hash": lambda k: [*redis.hgetall(k).keys(), *redis.hgetall(k).values()],
+        b"list": lambda k: redis.lrange(k, 0, -1),
+        b"set": lambda k: list(redis.smembers(k)),
+        b"zset": lambda k: redis.zrange(k, 0, -1),
+    }
+    for name in redis.scan_iter():
+        values = [name, *readers.get(redis.type(name), lambda k: [])(name)]
+        if any(needle.encode() in bytes(value or b"") for value in values):
+            return True
+    return False
+
+
 def _text(value: object) -> str:
     if isinstance(value, bytes | memoryview):
         return bytes(value).decode("latin-1")
@@ -55,6 +73,9 @@ def test_the_raw_key_is_stored_nowhere(client):
     assert "apikeys_apikey" in _tables_holding(api_key.digest)
     assert _tables_holding(raw_key) == set()
     assert _tables_holding(raw_key[8:]) == set()  # nor its secret part
+    # nor does the cache, which does hold the key's check
+    assert _cache_holds(api_key.digest)
+    assert not _cache_holds(raw_key[8:])
 
 
 def test_a_regenerated_and_a_revoked_key_are_stored_nowhere():
