@@ -72,3 +72,54 @@ def activation_upstream_close(activation_id: int, action: str) -> None:
     from rentals.services.activations import activation_upstream_close as close
 
     close(activation_id=activation_id, action=action)
+
+
+# --- long-term rentals ------------------------------------------------------------------------
+@shared_task(name="rentals.tasks.rentals_renew", soft_time_limit=240, time_limit=270)
+def rentals_renew() -> int:
+    """Auto-renew the rentals due within the lead time; safe on several workers at once."""
+    from rentals.services.rentals import rentals_renew_due
+
+    with tracked_job("rentals.rentals_renew") as job:
+        job.rows += rentals_renew_due(limit=settings.SMSBOX_JOB_BATCH_SIZE * 10)
+    return job.rows
+
+
+@shared_task(name="rentals.tasks.rentals_expire", soft_time_limit=240, time_limit=270)
+def rentals_expire() -> int:
+    """Expire the rentals whose time is over."""
+    from rentals.services.rentals import rentals_expire_due
+
+    with tracked_job("rentals.rentals_expire") as job:
+        job.rows += rentals_expire_due(limit=settings.SMSBOX_JOB_BATCH_SIZE * 10)
+    return job.rows
+
+
+@shared_task(name="rentals.tasks.rentals_poll", soft_time_limit=150, time_limit=180)
+def rentals_poll() -> int:
+    """Ask the upstreams for the SMS of active rentals (pushed SMS arrive without it)."""
+    from rentals.services.rentals import rentals_poll as poll
+
+    with tracked_job("rentals.rentals_poll") as job:
+        job.rows += poll(limit=settings.SMSBOX_JOB_BATCH_SIZE)
+    return job.rows
+
+
+@shared_task(
+    name="rentals.tasks.rental_upstream_release",
+    soft_time_limit=60,
+    time_limit=90,
+    autoretry_for=(Transient,),
+    retry_backoff=30,
+    max_retries=3,
+)
+def rental_upstream_release(rental_id: int, how: str) -> None:
+    """Tell the upstream a rental ended (``cancel`` or ``finish``)."""
+    from rentals.models import Rental
+    from rentals.services.rentals import rental_upstream_release as release
+
+    rental = Rental.objects.select_related("provider").filter(pk=rental_id).first()
+    if rental is None or rental.provider is None:
+        logger.info("rental %s is gone or was never rented upstream", rental_id)
+        return
+    release(rental=rental, how=how)

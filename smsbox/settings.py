@@ -313,3 +313,11 @@ SMSBOX_DAILY_CAP_STANDARD = env.get_value("SMSBOX_DAILY_CAP_STANDARD", cast=Deci
 SMSBOX_DAILY_CAP_BUSINESS = env.get_value("SMSBOX_DAILY_CAP_BUSINESS", cast=Decimal, default=None)
 SMSBOX_MAX_CONCURRENT_STANDARD = env.int("SMSBOX_MAX_CONCURRENT_STANDARD", default=100)
 SMSBOX_MAX_CONCURRENT_BUSINESS = env.int("SMSBOX_MAX_CONCURRENT_BUSINESS", default=None)
+
+# Long-term rentals: hours a rental may be bought or extended for (days count 24 hours; the
+# packages 1m/3m/6m/1y are 30/90/180/365 days), the cancel window (full refund before any SMS)
+# and how long before the expiry auto-renew charges the renewal (retried until the expiry).
+SMSBOX_RENTAL_MIN_HOURS = env.int("SMSBOX_RENTAL_MIN_HOURS", default=4)
+SMSBOX_RENTAL_MAX_HOURS = env.int("SMSBOX_RENTAL_MAX_HOURS", default=1344)
+SMSBOX_RENTAL_CANCEL_MINUTES = env.int("SMSBOX_RENTAL_CANCEL_MINUTES", default=20)
+SMSBOX_RENTAL_RENEW_LEAD_MINUTES = env.int("SMSBOX_RENTAL_RENEW_LEAD_MINUTES", default=60)

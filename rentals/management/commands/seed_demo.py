@@ -11,6 +11,7 @@ from apikeys.selectors import api_key_authenticate
 from apikeys.services import api_key_create
 from providers.catalog import catalog_load
 from providers.services import simulator_seed_demo
+from rentals.services.rentals import rental_plans_seed_demo
 from smsbox.errors import ApplicationError
 from smsbox.models import User
 from smsbox.money import format_money, parse_money
@@ -69,6 +70,8 @@ class Command(BaseCommand):
         offers = provider.offers.filter(stock__gt=0).count()
         delay = "never" if sms_delay is None else f"after {sms_delay} s"
         self.stdout.write(f"simulator: {provider.name}, {offers} offers, SMS {delay}")
+        plans = rental_plans_seed_demo()
+        self.stdout.write(f"rental plans: {plans} new (hours, days and 1m/3m/6m/1y packages)")
 
     def _operator(self) -> None:
         password = settings.SMSBOX_ADMIN_PASSWORD
