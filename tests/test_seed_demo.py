@@ -84,3 +84,11 @@ def test_bad_options_are_refused_with_a_clear_error(options, message):
     with pytest.raises(CommandError, match=message):
         seed(**options)
     assert not User.objects.filter(email="demo@example.com").exists()
+
+
+def test_a_key_that_belongs_to_another_account_is_refused():
+    seed(api_key=KEY)
+
+    with pytest.raises(CommandError, match="already in use"):
+        seed(email="other@example.com", api_key=KEY)
+    assert not User.objects.filter(email="other@example.com").exists()

@@ -7,8 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from apikeys.selectors import api_key_authenticate
-from apikeys.services import api_key_create
+from apikeys.services import api_key_create, api_key_ensure
 from providers.catalog import catalog_load
 from providers.services import simulator_seed_demo
 from rentals.services.rentals import rental_plans_seed_demo
@@ -112,11 +111,7 @@ class Command(BaseCommand):
 
     def _api_key(self, customer: User, raw_key: str) -> None:
         if raw_key:
-            known = api_key_authenticate(raw_key)
-            if known is not None and known.user_id != customer.pk:
-                raise CommandError("That API key already belongs to another account.")
-            if known is None:
-                api_key_create(user=customer, name=DEMO_KEY_NAME, raw_key=raw_key)
+            api_key_ensure(user=customer, name=DEMO_KEY_NAME, raw_key=raw_key)
             self.stdout.write(f"api key: {raw_key}")
             return
         if customer.api_keys.filter(revoked_at__isnull=True).exists():
