@@ -127,3 +127,25 @@ def test_polling_reads_the_upstream_inbox_into_the_same_path(rental):
     assert rentals_poll() == 1  # asked again: nothing new is stored
 
     assert [m.code for m in rental_messages(rental=rental)] == ["777777"]
+
+
+def test_sms_pushed_by_the_upstream_reach_the_rental(client, rental):
+    import json
+
+    provider = rental.provider
+    provider.settings = {**provider.settings, "push_secret": "rent-push-secret-0123"}
+    provider.save(update_fields=["settings"])
+
+    def push(message_id: str, text: str):
+        return client.post(
+            f"/providers/{provider.pk}/push",
+            json.dumps({"upstream_id": rental.upstream_id, "text": text, "message_id": message_id}),
+            content_type="application/json",
+            HTTP_X_PUSH_SECRET="rent-push-secret-0123",
+        )
+
+    assert push("p-1", "first code 1111").json() == {"status": "ok"}
+    assert push("p-2", "second code 2222").status_code == 200
+    assert push("p-2", "second code 2222").status_code == 200  # pushed again: stored once
+
+    assert [m.code for m in rental_messages(rental=rental)] == ["1111", "2222"]
