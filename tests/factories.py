@@ -1,5 +1,6 @@
 """Factories shared by the whole suite."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -123,3 +124,26 @@ class RentalPlanFactory(factory.django.DjangoModelFactory):
     length = 24
     package = ""
     price = Decimal("3.00")
+
+
+class ActivationFactory(factory.django.DjangoModelFactory):
+    """A waiting Telegram activation in the USA with a number, charged nothing (no ledger
+    entries): for reads and rendering. Buy through ``activation_purchase`` to test money."""
+
+    class Meta:
+        model = "rentals.Activation"
+
+    user = factory.SubFactory(UserFactory)
+    service = factory.LazyFunction(lambda: _catalog("Service", code="tg"))
+    country = factory.LazyFunction(lambda: _catalog("Country", sms_activate_id=187))
+    provider = factory.SubFactory(ProviderFactory)
+    upstream_id = factory.Sequence(lambda n: f"up-{n}")
+    phone = factory.Sequence(lambda n: f"1555{n:07d}")
+    price = Decimal("0.50")
+    cost = Decimal("0.40")
+    state = "waiting"
+    created_at = factory.LazyFunction(timezone.now)
+    number_at = factory.LazyAttribute(lambda o: o.created_at)
+    expires_at = factory.LazyAttribute(lambda o: o.created_at + timedelta(seconds=1200))
+    display_number = factory.Sequence(lambda n: f"A000000{n:08d}")
+    binding_key = factory.Sequence(lambda n: f"binding-key-{n:040d}")
