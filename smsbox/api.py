@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DataError
 from django.http import Http404, HttpRequest, JsonResponse
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -50,6 +51,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, ApplicationError):
         set_rollback()
         return Response(error_body(exc.code, exc.message, _jsonable(exc.extra)), status=exc.status)
+    if isinstance(exc, DataError):  # e.g. a NUL character PostgreSQL cannot store or match
+        set_rollback()
+        return Response(
+            error_body("INVALID_INPUT", "A value in the request is not valid.", {}), status=400
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -218,6 +218,25 @@ _ACTIVATION_EXAMPLE = {
     "available_actions": ["ready", "skip"],
     "cooldowns": {"resend": 0, "cancel": 118},
 }
+_MESSAGES_EXAMPLE = OpenApiExample(
+    "Messages",
+    value={
+        "count": 1,
+        "next": None,
+        "previous": None,
+        "results": [
+            {
+                "id": 5,
+                "activationId": 635468024,
+                "sender": "Telegram",
+                "text": "Telegram code 123456",
+                "code": "123456",
+                "receivedAt": "2026-11-22T10:31:20Z",
+            }
+        ],
+    },
+    response_only=True,
+)
 ID_PARAM = OpenApiParameter(
     "ident", str, OpenApiParameter.PATH, description="Numeric id or display number."
 )
@@ -509,6 +528,7 @@ class ActivationMessagesApi(GenericAPIView):
         summary="Messages of one activation, oldest first",
         parameters=[ID_PARAM, OpenApiParameter("page", int), OpenApiParameter("pageSize", int)],
         responses={200: MessageSerializer(many=True), **error_responses(e404=["NO_ACTIVATION"])},
+        examples=[_MESSAGES_EXAMPLE],
     )
     def get(self, request: Request, ident: str) -> Response:
         activation = selectors.activation_get_for_user(user=request.user, ident=ident)
@@ -524,6 +544,7 @@ class MessageListApi(GenericAPIView):
         summary="All SMS I received, newest first",
         parameters=[OpenApiParameter("page", int), OpenApiParameter("pageSize", int)],
         responses={200: MessageSerializer(many=True), **error_responses()},
+        examples=[_MESSAGES_EXAMPLE],
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.messages_for_user(user=request.user))
@@ -585,7 +606,24 @@ class TokenQueryApi(GenericAPIView):
         request=QuerySerializer,
         responses={200: QueryItemSerializer(many=True), **error_responses(e400=["INVALID_INPUT"])},
         examples=[
-            OpenApiExample("Terms", value={"terms": ["+12025550143", "bk_3fJ9"]}, request_only=True)
+            OpenApiExample(
+                "Terms", value={"terms": ["+12025550143", "bk_3fJ9"]}, request_only=True
+            ),
+            OpenApiExample(
+                "Found",
+                value=[
+                    {
+                        "phone": "12025550143",
+                        "apiBindingKey": "bk_3fJ9…",
+                        "displayNumber": "A2611221030XY7Q",
+                        "latestCode": "123456",
+                        "status": 3,
+                        "statusLabel": "completed",
+                        "recordUrl": "https://smsbox.example/api/sms/record?key=bk_3fJ9…",
+                    }
+                ],
+                response_only=True,
+            ),
         ],
     )
     def post(self, request: Request) -> Response:

@@ -74,7 +74,8 @@ def request_params(request: HttpRequest) -> dict[str, str]:
     for source in sources:
         for name, values in source.lists():
             value = values[-1] if values else ""
-            params[name.strip()] = value.strip() if isinstance(value, str) else ""
+            value = value.replace("\x00", "") if isinstance(value, str) else ""
+            params[name.strip()] = value.strip()
     return params
 
 
