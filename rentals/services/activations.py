@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from providers.adapters import NoNumbers, OutcomeUnknown, UpstreamError, adapter_for
+from providers.adapters import NoNumbers, OutcomeUnknown, Transient, UpstreamError, adapter_for
 from providers.models import Country, Service
 from providers.router import RoutedPurchase, purchase_route, routable_offers
 from rentals.errors import (
@@ -601,13 +601,16 @@ def _enqueue_close(activation_id: int, action: str) -> None:
 
 
 def activation_upstream_close(*, activation_id: int, action: str) -> None:
-    """Tell the upstream we are done with a number (``finish`` or ``cancel``); best effort."""
+    """Tell the upstream we are done with a number (``finish`` or ``cancel``); best effort:
+    a refusal is logged, a ``Transient`` error is raised for the task to retry."""
     activation = Activation.objects.select_related("provider").filter(pk=activation_id).first()
     if activation is None or activation.provider is None or not activation.upstream_id:
         return
     adapter = adapter_for(activation.provider)
     try:
         getattr(adapter, action)(upstream_id=activation.upstream_id)
+    except Transient:
+        raise  # the task retries with back-off
     except UpstreamError as exc:
         logger.info("activation %s: upstream %s refused: %s", activation_id, action, exc.message)
 

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from providers.adapters.simulator import SimulatorAdapter
 from providers.models import SimulatedNumber
 from rentals.errors import (
     BadStatus,
@@ -354,3 +355,23 @@ def test_available_actions_follow_the_state(activation):
     ]
     activation = sms_arrives(activation, "code 123456")
     assert activation_available_actions(activation) == ["resend", "finish", "skip"]
+
+
+def test_closing_upstream_shrugs_off_a_refusal_and_raises_a_transient_error(
+    activation, monkeypatch
+):
+    from providers.adapters import Transient, UpstreamRejected
+    from rentals.services.activations import activation_upstream_close
+
+    def refuse(self, *, upstream_id):
+        raise UpstreamRejected("BAD_STATUS")
+
+    monkeypatch.setattr(SimulatorAdapter, "cancel", refuse)
+    activation_upstream_close(activation_id=activation.pk, action="cancel")
+
+    def down(self, *, upstream_id):
+        raise Transient("503")
+
+    monkeypatch.setattr(SimulatorAdapter, "cancel", down)
+    with pytest.raises(Transient):
+        activation_upstream_close(activation_id=activation.pk, action="cancel")
