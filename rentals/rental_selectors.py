@@ -288,7 +288,7 @@ def rentals_to_poll() -> QuerySet[Rental]:
         Rental.objects.filter(state=Rental.State.ACTIVE, provider__enabled=True)
         .exclude(upstream_id="")
         .select_related("provider")
-        .order_by("provider_id", "pk")
+        .order_by("?")  # a fair share of every run when there are more than one run asks about
     )
 
 

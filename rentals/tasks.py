@@ -87,10 +87,11 @@ def rentals_renew() -> int:
 
 @shared_task(name="rentals.tasks.rentals_expire", soft_time_limit=240, time_limit=270)
 def rentals_expire() -> int:
-    """Expire the rentals whose time is over."""
-    from rentals.services.rentals import rentals_expire_due
+    """Expire the rentals whose time is over; refund what a crashed worker left half done."""
+    from rentals.services.rentals import rentals_expire_due, rentals_settle_stale
 
     with tracked_job("rentals.rentals_expire") as job:
+        job.rows += rentals_settle_stale()
         job.rows += rentals_expire_due(limit=settings.SMSBOX_JOB_BATCH_SIZE * 10)
     return job.rows
 

@@ -244,6 +244,10 @@ def _purchase_activate(rental: Rental, provider: Provider, upstream_id: str, pho
     now = timezone.now()
     with transaction.atomic():
         rental = Rental.objects.select_for_update().get(pk=rental.pk)
+        if rental.state != State.PROCESSING:  # settled as interrupted meanwhile (refunded)
+            logger.warning("rental %s got its number too late; giving it back", rental.pk)
+            transaction.on_commit(partial(_give_back, provider.pk, str(upstream_id)), robust=True)
+            return rental
         rental.state = State.ACTIVE
         rental.provider = provider
         rental.upstream_id = str(upstream_id)
@@ -262,16 +266,53 @@ def _purchase_activate(rental: Rental, provider: Provider, upstream_id: str, pho
     return rental
 
 
-def _purchase_fail(rental: Rental, error: UpstreamError | None) -> None:
-    reason = (error.message if error else "no provider could rent a number")[:255]
+def _purchase_fail(rental: Rental, error: UpstreamError | None, *, reason: str = "") -> None:
+    reason = (reason or (error.message if error else "no provider could rent a number"))[:255]
     with transaction.atomic():
         rental = Rental.objects.select_for_update().get(pk=rental.pk)
+        if rental.state != State.PROCESSING:
+            return
         rental.state, rental.settled_at, rental.memo = State.FAILED, timezone.now(), reason
         rental.save(update_fields=["state", "settled_at", "memo"])
         RentalRenewal.objects.filter(rental=rental, period=1).update(
             state=RenewalState.FAILED, error=reason, settled_at=timezone.now()
         )
         _refund(rental, rental.price, key_suffix="1", memo="Rental not delivered")
+
+
+def _give_back(provider_id: int, upstream_id: str) -> None:
+    provider = Provider.objects.get(pk=provider_id)
+    try:
+        adapter_for(provider).rent_cancel(upstream_id=upstream_id)
+    except UpstreamError as exc:
+        logger.warning("could not give back rent %s at %s: %s", upstream_id, provider, exc.message)
+
+
+def rentals_settle_stale(*, now: datetime | None = None) -> int:
+    """Settle what a crashed worker left half done: purchases still processing and periods still
+    pending after ``SMSBOX_PROCESSING_STALE_SECONDS`` are refunded (the upstream outcome cannot be
+    known without an id, so the customer gets the money back). Answers how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=int(getattr(settings, "SMSBOX_PROCESSING_STALE_SECONDS", 300)))
+    settled = 0
+    for rental in Rental.objects.filter(state=State.PROCESSING, created_at__lt=cutoff):
+        _purchase_fail(rental, None, reason="the purchase was interrupted")
+        settled += 1
+    stale = RentalRenewal.objects.filter(state=RenewalState.PENDING, created_at__lt=cutoff)
+    for renewal_id in stale.values_list("pk", flat=True):
+        settled += _period_fail_stale(renewal_id)
+    return settled
+
+
+def _period_fail_stale(renewal_id: int) -> bool:
+    with transaction.atomic():
+        renewal = RentalRenewal.objects.select_related("rental").get(pk=renewal_id)
+        rental = Rental.objects.select_for_update().get(pk=renewal.rental_id)
+        renewal = RentalRenewal.objects.select_for_update().get(pk=renewal_id)
+        if renewal.state != RenewalState.PENDING:
+            return False
+        _period_fail(rental, renewal, RentalBusy("The extension was interrupted."))
+    return True
 
 
 def _refund(rental: Rental, amount: Decimal, *, key_suffix: str, memo: str) -> None:
@@ -366,6 +407,8 @@ def _period_settle(renewal: RentalRenewal, *, raise_errors: bool) -> Rental:
         error = exc
     with transaction.atomic():
         rental = Rental.objects.select_for_update().get(pk=rental.pk)
+        if not RentalRenewal.objects.filter(pk=renewal.pk, state=RenewalState.PENDING).exists():
+            return rental  # settled as interrupted meanwhile
         if error is None and rental.state != State.ACTIVE:
             error = RentDie("The rental ended while it was being extended.")
         if error is not None:
@@ -483,7 +526,10 @@ def rentals_renew_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """The auto-renew job: try every due rental once; answers how many were renewed."""
     renewed = 0
     for rental_id in list(rentals_renewal_due(now=now).values_list("pk", flat=True)[:limit]):
-        renewed += rental_renew(rental_id=rental_id).status == "renewed"
+        try:
+            renewed += rental_renew(rental_id=rental_id).status == "renewed"
+        except Exception:  # one broken rental must not stop the others; retried next run
+            logger.exception("auto-renew of rental %s failed", rental_id)
     return renewed
 
 

@@ -18,6 +18,7 @@ from rentals.rental_errors import (
     CantCancel,
     InvalidTime,
     MaxHoursExceed,
+    RentalBusy,
     RentalNotFound,
     RentalRevoked,
     RentDie,
@@ -346,3 +347,57 @@ def test_an_account_with_an_active_rental_is_kept(rental, renter):
 def test_the_database_refuses_a_second_charge_row_for_one_period(rental):
     with pytest.raises(IntegrityError):
         RentalRenewal.objects.create(rental=rental, period=1, kind="renewal", price=Decimal("1"))
+
+
+# --- what a crashed worker leaves behind ------------------------------------------------------
+def test_a_purchase_left_processing_is_refunded_and_a_late_number_given_back(
+    renter, usa, rent_sim, rent_plans
+):
+    from rentals.rental_selectors import rental_duration
+    from rentals.services.rentals import _purchase_activate, _purchase_open, rentals_settle_stale
+
+    rental = _purchase_open(
+        user=renter,
+        country=usa,
+        service=None,
+        duration=rental_duration(hours=24),
+        price=Decimal("3.00"),
+        auto_renew=True,
+        webhook_url="",
+        idempotency_key=None,
+        operator="",
+    )
+    assert rentals_settle_stale() == 0  # still young
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        assert rentals_settle_stale() == 1
+    rental.refresh_from_db()
+    assert rental.state == Rental.State.FAILED
+    assert balance(renter) == Decimal("100.00")
+
+    late = _purchase_activate(rental, rent_sim, "12345", "15550001111")
+    assert late.state == Rental.State.FAILED and late.phone == ""
+
+
+def test_a_period_left_pending_is_refunded_and_no_longer_blocks_the_expiry(rental, renter):
+    from rentals.rental_selectors import rental_duration
+    from rentals.services.rentals import _period_open, rentals_settle_stale
+
+    renewal = _period_open(
+        rental_id=rental.pk,
+        duration=rental_duration(hours=24),
+        price=Decimal("3.00"),
+        kind="renewal",
+    )
+    assert balance(renter) == Decimal("94.00")
+    with pytest.raises(RentalBusy):
+        rental_extend(rental=rental, hours=24)
+
+    with time_machine.travel(rental.expires_at + timedelta(seconds=1)):
+        assert rentals_expire_due() == 0  # an extension is under way
+        assert rentals_settle_stale() == 1
+        assert rentals_expire_due() == 1
+
+    renewal.refresh_from_db()
+    assert renewal.state == "failed"
+    assert balance(renter) == Decimal("97.00")
