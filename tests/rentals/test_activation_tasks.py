@@ -1,0 +1,59 @@
+"""The periodic activation jobs: scheduled by migration, recorded in the job history, thin."""
+
+from decimal import Decimal
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+
+from rentals import tasks
+from rentals.models import Activation
+from rentals.services import activation_purchase
+from smsbox.models import JobRun
+from tests.rentals.conftest import age
+from wallets.selectors import wallet_for_user
+
+pytestmark = pytest.mark.django_db
+JOBS = {
+    "rentals.tasks.activations_expire": (30, "seconds"),
+    "rentals.tasks.activations_poll": (20, "seconds"),
+    "rentals.tasks.activations_reconcile": (1, "minutes"),
+}
+
+
+def test_the_migration_scheduled_the_activation_jobs():
+    from smsbox.celery import app
+
+    app.loader.import_default_modules()
+    for name, (every, period) in JOBS.items():
+        task = PeriodicTask.objects.get(name=name)
+        assert task.enabled and task.task in app.tasks
+        assert (task.interval.every, task.interval.period) == (every, period)
+
+
+def test_the_expiry_job_refunds_and_records_its_run(customer, simulator, telegram, usa):
+    activation = activation_purchase(user=customer, service=telegram, country=usa)
+    age(activation, 1300)
+    assert tasks.activations_expire() == 1
+    activation.refresh_from_db()
+    assert activation.state == Activation.State.EXPIRED
+    assert wallet_for_user(user=customer).balance == Decimal("10.00")
+    run = JobRun.objects.get(name="rentals.activations_expire")
+    assert (run.status, run.rows) == ("ok", 1)
+
+
+def test_the_poll_and_reconcile_jobs_run_with_nothing_to_do(db):
+    assert tasks.activations_poll() == 0
+    assert tasks.activations_reconcile() == 0
+    assert set(JobRun.objects.values_list("name", flat=True)) == {
+        "rentals.activations_poll",
+        "rentals.activations_reconcile",
+    }
+
+
+def test_the_upstream_close_task_tells_the_upstream(customer, simulator, telegram, usa):
+    from providers.models import SimulatedNumber
+
+    activation = activation_purchase(user=customer, service=telegram, country=usa)
+    tasks.activation_upstream_close(activation.pk, "cancel")
+    assert SimulatedNumber.objects.get(pk=activation.upstream_id).status == "cancelled"
+    tasks.activation_upstream_close(999999, "cancel")  # gone: nothing to do
