@@ -1,5 +1,6 @@
-"""Writes of long-term rentals: purchase, extension, auto-renewal, cancel, finish, revoke, expiry,
-SMS intake and the demo plans.
+"""Writes of long-term rentals, one import for every interface: purchase, extension,
+auto-renewal and the demo plans here; cancel, finish, revoke and expiry in ``rental_endings``;
+SMS intake and polling in ``rental_inbox``; the money keys in ``rental_money``.
 
 Money. Every charge and refund of a rental names ``Reference("rental", id)``, so refunds are
 bounded by what the rental was charged. Period ``n`` of a rental (the purchase is period 1, each
@@ -19,7 +20,6 @@ commit (``rental_upstream_release``, retried by a task when the upstream is brie
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import string
@@ -32,50 +32,56 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from providers import breaker
 from providers.adapters import (
     NoNumbers,
     OutcomeUnknown,
-    Unsupported,
     UpstreamError,
     UpstreamRejected,
     adapter_for,
 )
 from providers.models import Country, Provider, Service
-from providers.services import upstream_sms_dispatch
-from rentals.codes import extract_code
-from rentals.models import Rental, RentalPlan, RentalRenewal, SmsMessage, WebhookDelivery
+from rentals.models import Rental, RentalPlan, RentalRenewal
 from rentals.models.rentals import Package
 from rentals.rental_errors import (
-    AlreadyCancelled,
-    AlreadyFinished,
-    CantCancel,
     RentalBusy,
-    RentalNotActive,
-    RentalRevoked,
     RentDie,
 )
 from rentals.rental_selectors import (
     RentalDuration,
     rental_duration,
     rental_duration_of,
-    rental_for_upstream,
     rental_providers,
     rental_quote,
-    rentals_expiry_due,
     rentals_renewal_due,
-    rentals_to_poll,
 )
-from rentals.webhooks import webhook_enqueue, webhook_payload_rent_sms
+from rentals.services.rental_endings import (  # noqa: F401 (the public API of rentals)
+    _give_back,
+    cancel_window,
+    rental_cancel,
+    rental_expire,
+    rental_finish,
+    rental_revoke,
+    rental_set_auto_renew,
+    rental_unused_share,
+    rental_upstream_release,
+    rentals_expire_due,
+)
+from rentals.services.rental_inbox import (  # noqa: F401
+    rental_on_upstream_sms,
+    rental_poll,
+    rental_receive_sms,
+    rentals_poll,
+)
+from rentals.services.rental_money import rental_charge_key, rental_reference, rental_refund
 from smsbox.emails import email_send
 from smsbox.errors import InvalidInput
 from smsbox.models import User
-from smsbox.money import ZERO, to_cents
+from smsbox.money import ZERO
 from wallets.errors import InsufficientFunds
-from wallets.services import Reference, wallet_charge, wallet_get_or_create, wallet_refund
+from wallets.services import wallet_charge, wallet_get_or_create
 
 logger = logging.getLogger(__name__)
 
@@ -83,19 +89,6 @@ State = Rental.State
 Kind = RentalRenewal.Kind
 RenewalState = RentalRenewal.State
 _DISPLAY_ALPHABET = string.ascii_uppercase + string.digits
-
-
-def cancel_window() -> timedelta:
-    return timedelta(minutes=int(getattr(settings, "SMSBOX_RENTAL_CANCEL_MINUTES", 20)))
-
-
-def _reference(rental: Rental) -> Reference:
-    return Reference("rental", rental.pk)
-
-
-def _charge_key(rental: Rental, period: int) -> str:
-    kind = "charge" if period == 1 else "renewal"
-    return f"{_reference(rental).key(kind)}:{period}"
 
 
 # --- purchase ---------------------------------------------------------------------------------
@@ -201,8 +194,8 @@ def _purchase_open(
         wallet_charge(
             wallet=wallet_get_or_create(user=user),
             amount=price,
-            reference=_reference(rental),
-            idempotency_key=_charge_key(rental, 1),
+            reference=rental_reference(rental),
+            idempotency_key=rental_charge_key(rental, 1),
             memo=f"Rental {rental.display_number} ({duration.label})",
         )
     return rental
@@ -277,15 +270,7 @@ def _purchase_fail(rental: Rental, error: UpstreamError | None, *, reason: str =
         RentalRenewal.objects.filter(rental=rental, period=1).update(
             state=RenewalState.FAILED, error=reason, settled_at=timezone.now()
         )
-        _refund(rental, rental.price, key_suffix="1", memo="Rental not delivered")
-
-
-def _give_back(provider_id: int, upstream_id: str) -> None:
-    provider = Provider.objects.get(pk=provider_id)
-    try:
-        adapter_for(provider).rent_cancel(upstream_id=upstream_id)
-    except UpstreamError as exc:
-        logger.warning("could not give back rent %s at %s: %s", upstream_id, provider, exc.message)
+        rental_refund(rental, rental.price, key_suffix="1", memo="Rental not delivered")
 
 
 def rentals_settle_stale(*, now: datetime | None = None) -> int:
@@ -313,18 +298,6 @@ def _period_fail_stale(renewal_id: int) -> bool:
             return False
         _period_fail(rental, renewal, RentalBusy("The extension was interrupted."))
     return True
-
-
-def _refund(rental: Rental, amount: Decimal, *, key_suffix: str, memo: str) -> None:
-    if amount <= ZERO:
-        return
-    wallet_refund(
-        wallet=wallet_get_or_create(user=rental.user),
-        amount=amount,
-        reference=_reference(rental),
-        idempotency_key=f"{_reference(rental).key('refund')}:{key_suffix}",
-        memo=f"{memo}: {rental.display_number}",
-    )
 
 
 # --- extension and auto-renewal ---------------------------------------------------------------
@@ -376,8 +349,8 @@ def _period_open(
             wallet_charge(
                 wallet=wallet_get_or_create(user=rental.user),
                 amount=price,
-                reference=_reference(rental),
-                idempotency_key=_charge_key(rental, rental.period),
+                reference=rental_reference(rental),
+                idempotency_key=rental_charge_key(rental, rental.period),
                 renewal=True,
                 memo=f"Rental {rental.display_number}: {duration.label} more",
             )
@@ -446,7 +419,7 @@ def _period_fail(rental: Rental, renewal: RentalRenewal, error: UpstreamError | 
     renewal.state, renewal.settled_at = RenewalState.FAILED, timezone.now()
     renewal.error = error.message[:255]
     renewal.save(update_fields=["state", "settled_at", "error"])
-    _refund(
+    rental_refund(
         rental, renewal.price, key_suffix=str(renewal.period), memo="Extension not made upstream"
     )
 
@@ -531,273 +504,6 @@ def rentals_renew_due(*, now: datetime | None = None, limit: int = 500) -> int:
         except Exception:  # one broken rental must not stop the others; retried next run
             logger.exception("auto-renew of rental %s failed", rental_id)
     return renewed
-
-
-# --- settings and endings ---------------------------------------------------------------------
-def rental_set_auto_renew(*, rental: Rental, enabled: bool) -> Rental:
-    with transaction.atomic():
-        locked = Rental.objects.select_for_update().get(pk=rental.pk)
-        if locked.state not in Rental.OPEN_STATES:
-            raise RentDie("The rental is over.", extra={"state": locked.state})
-        locked.auto_renew = bool(enabled)
-        locked.save(update_fields=["auto_renew"])
-    return locked
-
-
-def _check_open(rental: Rental) -> None:
-    """Refuse an ending of a rental that has already ended, with the protocol's tokens."""
-    if rental.state == State.CANCELLED:
-        raise AlreadyCancelled()
-    if rental.state in (State.FINISHED, State.EXPIRED):
-        raise AlreadyFinished()
-    if rental.state == State.REVOKED:
-        raise RentalRevoked()
-    if rental.state != State.ACTIVE:
-        raise RentalNotActive(extra={"state": rental.state})
-
-
-def _done_charges(rental: Rental) -> Decimal:
-    total = RentalRenewal.objects.filter(rental=rental, state=RenewalState.DONE).aggregate(
-        total=Sum("price")
-    )["total"]
-    return total or ZERO
-
-
-def rental_cancel(*, rental: Rental) -> Rental:
-    """Cancel with a full refund, only within ``SMSBOX_RENTAL_CANCEL_MINUTES`` of the start and
-    before any SMS; ``CantCancel`` otherwise."""
-    with transaction.atomic():
-        locked = Rental.objects.select_for_update().get(pk=rental.pk)
-        _check_open(locked)
-        too_late = locked.started_at is None or timezone.now() - locked.started_at > cancel_window()
-        if too_late or locked.first_sms_at is not None or _has_messages(locked):
-            raise CantCancel()
-        if RentalRenewal.objects.filter(rental=locked, state=RenewalState.PENDING).exists():
-            raise RentalBusy()
-        _end(locked, State.CANCELLED)
-        _refund(locked, _done_charges(locked), key_suffix="cancel", memo="Rental cancelled")
-        _release_on_commit(locked, "cancel")
-    return locked
-
-
-def _has_messages(rental: Rental) -> bool:
-    return SmsMessage.objects.filter(rental=rental).exists()
-
-
-def rental_finish(*, rental: Rental) -> Rental:
-    """The customer is done with the number: it is released now, nothing is refunded."""
-    with transaction.atomic():
-        locked = Rental.objects.select_for_update().get(pk=rental.pk)
-        _check_open(locked)
-        _end(locked, State.FINISHED)
-        _release_on_commit(locked, "finish")
-    return locked
-
-
-def rental_revoke(*, rental: Rental, actor: User) -> Rental:
-    """An operator takes the number back and refunds the unused share of every paid period."""
-    with transaction.atomic():
-        locked = Rental.objects.select_for_update().get(pk=rental.pk)
-        _check_open(locked)
-        if RentalRenewal.objects.filter(rental=locked, state=RenewalState.PENDING).exists():
-            raise RentalBusy()
-        refund = rental_unused_share(rental=locked)
-        _end(locked, State.REVOKED, memo=f"Revoked by {actor.email}")
-        _refund(locked, refund, key_suffix="revoke", memo="Rental revoked, unused share")
-        _release_on_commit(locked, "cancel")
-    return locked
-
-
-def rental_unused_share(*, rental: Rental, now: datetime | None = None) -> Decimal:
-    """What is left of the paid periods, each pro rata by time, rounded to cents."""
-    now = now or timezone.now()
-    total = ZERO
-    for period in RentalRenewal.objects.filter(rental=rental, state=RenewalState.DONE):
-        start, end = period.old_expires_at, period.new_expires_at
-        if not start or not end or end <= start or period.price <= ZERO:
-            continue
-        unused = min(max(end - max(now, start), timedelta(0)), end - start)
-        total += (
-            period.price * Decimal(unused.total_seconds()) / Decimal((end - start).total_seconds())
-        )
-    return min(to_cents(total), _done_charges(rental))
-
-
-def rental_expire(*, rental: Rental) -> bool:
-    """Expire an active rental whose time is over; False when it is not (yet) to expire or an
-    extension is being made right now (the next sweep sees it again)."""
-    with transaction.atomic():
-        locked = Rental.objects.select_for_update().get(pk=rental.pk)
-        if locked.state != State.ACTIVE or locked.expires_at > timezone.now():
-            return False
-        if RentalRenewal.objects.filter(rental=locked, state=RenewalState.PENDING).exists():
-            return False
-        _end(locked, State.EXPIRED)
-        _release_on_commit(locked, "finish")
-    return True
-
-
-def rentals_expire_due(*, now: datetime | None = None, limit: int = 1000) -> int:
-    expired = 0
-    for rental in list(rentals_expiry_due(now=now)[:limit]):
-        expired += rental_expire(rental=rental)
-    return expired
-
-
-def _end(rental: Rental, state: str, *, memo: str = "") -> None:
-    rental.state, rental.settled_at = state, timezone.now()
-    fields = ["state", "settled_at"]
-    if memo:
-        rental.memo = memo[:255]
-        fields.append("memo")
-    rental.save(update_fields=fields)
-
-
-# --- telling the upstream ---------------------------------------------------------------------
-def _release_on_commit(rental: Rental, how: str) -> None:
-    if rental.provider_id and rental.upstream_id:
-        transaction.on_commit(partial(_release_task, rental.pk, how), robust=True)
-
-
-def _release_task(rental_id: int, how: str) -> None:
-    from rentals.tasks import rental_upstream_release
-
-    rental_upstream_release.delay(rental_id, how)
-
-
-def rental_upstream_release(*, rental: Rental, how: str) -> None:
-    """Tell the upstream we are done with the number (``cancel`` or ``finish``). A protocol
-    that cannot cancel is asked to finish; a ``Transient`` error propagates (the task retries);
-    other refusals are logged: our side is settled either way."""
-    adapter = adapter_for(rental.provider)
-    try:
-        if how == "cancel":
-            try:
-                adapter.rent_cancel(upstream_id=rental.upstream_id)
-            except Unsupported:
-                adapter.rent_finish(upstream_id=rental.upstream_id)
-        else:
-            adapter.rent_finish(upstream_id=rental.upstream_id)
-    except UpstreamRejected as exc:
-        logger.info("upstream %s of rental %s refused: %s", how, rental.pk, exc.message)
-
-
-# --- SMS ------------------------------------------------------------------------------------
-def rental_receive_sms(
-    *,
-    rental: Rental,
-    text: str,
-    sender: str = "",
-    code: str = "",
-    upstream_message_id: str = "",
-    received_at: datetime | None = None,
-) -> SmsMessage | None:
-    """Store an SMS of the rental (once per upstream message id) and send the customer webhook
-    (``rent.sms``) to the rental's URL or the account's. None for a duplicate."""
-    received_at = received_at or timezone.now()
-    message_id = upstream_message_id or _derived_message_id(rental, text, sender, received_at)
-    with transaction.atomic():
-        rental = Rental.objects.select_for_update().select_related("user").get(pk=rental.pk)
-        try:
-            with transaction.atomic():
-                message = SmsMessage.objects.create(
-                    rental=rental,
-                    provider_id=rental.provider_id,
-                    upstream_id=rental.upstream_id,
-                    upstream_message_id=message_id[:128],
-                    phone=rental.phone,
-                    sender=(sender or "")[:64],
-                    text=text or "",
-                    code=(extract_code(text or "") or code or "").replace(":", "")[:64],
-                    received_at=received_at,
-                )
-        except IntegrityError:
-            return None  # the same message, pushed and polled
-        if rental.first_sms_at is None:
-            rental.first_sms_at = received_at
-            rental.save(update_fields=["first_sms_at"])
-        if rental.state == State.ACTIVE:
-            _notify(rental, message)
-    return message
-
-
-def _derived_message_id(rental: Rental, text: str, sender: str, received_at: datetime) -> str:
-    """Upstreams that give no message id (SMS-Activate rent) are deduplicated on what they do
-    give: the SMS's own time, sender and text (the same code may come twice, at two times)."""
-    raw = f"{received_at.isoformat()}|{sender}|{text}"
-    return f"rent:{rental.upstream_id}:{hashlib.sha256(raw.encode()).hexdigest()[:32]}"
-
-
-def _notify(rental: Rental, message: SmsMessage) -> None:
-    webhook_enqueue(
-        user=rental.user,
-        payload=webhook_payload_rent_sms(
-            rent_id=rental.pk,
-            phone_from=message.sender,
-            text=message.text,
-            received_at=message.received_at,
-        ),
-        event=WebhookDelivery.Event.RENT_SMS,
-        reference_kind="rental",
-        reference_id=rental.pk,
-        url=rental.webhook_url or None,
-    )
-
-
-def rental_on_upstream_sms(
-    *,
-    provider: Provider,
-    upstream_id: str,
-    text: str,
-    phone: str = "",
-    sender: str = "",
-    code: str = "",
-    upstream_message_id: str = "",
-    received_at: datetime | None = None,
-) -> SmsMessage | None:
-    """The intake's hook for an upstream SMS: stored on the rental bought as ``upstream_id`` at
-    ``provider``; None when there is no such rental (or it is a duplicate)."""
-    rental = rental_for_upstream(provider=provider, upstream_id=upstream_id, phone=phone)
-    if rental is None:
-        return None
-    return rental_receive_sms(
-        rental=rental,
-        text=text,
-        sender=sender,
-        code=code,
-        upstream_message_id=upstream_message_id,
-        received_at=received_at,
-    )
-
-
-def rental_poll(*, rental: Rental) -> int:
-    """Ask the upstream for the rental's SMS and feed them into the one SMS path."""
-    try:
-        messages = adapter_for(rental.provider).rent_messages(upstream_id=rental.upstream_id)
-    except UpstreamError as exc:
-        logger.info("poll of rental %s failed: %s", rental.pk, exc.message)
-        return 0
-    for message in messages:
-        upstream_sms_dispatch(
-            provider=rental.provider,
-            upstream_id=rental.upstream_id,
-            phone=rental.phone,
-            text=message.text,
-            code=message.code,
-            sender_name=message.sender,
-            upstream_message_id=message.upstream_message_id,
-            received_at=message.received_at or timezone.now(),
-        )
-    return len(messages)
-
-
-def rentals_poll(*, limit: int = 500) -> int:
-    """The polling job: ask about every active rental (up to ``limit``); answers how many."""
-    asked = 0
-    for rental in rentals_to_poll()[:limit]:
-        rental_poll(rental=rental)
-        asked += 1
-    return asked
 
 
 # --- the demo -------------------------------------------------------------------------------

@@ -1,0 +1,146 @@
+"""A rental's inbox: SMS stored once per upstream message and sent to the customer webhook;
+polling of the upstream inboxes into the one upstream SMS path."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from providers.adapters import (
+    UpstreamError,
+    adapter_for,
+)
+from providers.models import Provider
+from providers.services import upstream_sms_dispatch
+from rentals.codes import extract_code
+from rentals.models import Rental, SmsMessage, WebhookDelivery
+from rentals.rental_selectors import (
+    rental_for_upstream,
+    rentals_to_poll,
+)
+from rentals.webhooks import webhook_enqueue, webhook_payload_rent_sms
+
+logger = logging.getLogger(__name__)
+State = Rental.State
+
+
+# --- SMS ------------------------------------------------------------------------------------
+def rental_receive_sms(
+    *,
+    rental: Rental,
+    text: str,
+    sender: str = "",
+    code: str = "",
+    upstream_message_id: str = "",
+    received_at: datetime | None = None,
+) -> SmsMessage | None:
+    """Store an SMS of the rental (once per upstream message id) and send the customer webhook
+    (``rent.sms``) to the rental's URL or the account's. None for a duplicate."""
+    received_at = received_at or timezone.now()
+    message_id = upstream_message_id or _derived_message_id(rental, text, sender, received_at)
+    with transaction.atomic():
+        rental = Rental.objects.select_for_update().select_related("user").get(pk=rental.pk)
+        try:
+            with transaction.atomic():
+                message = SmsMessage.objects.create(
+                    rental=rental,
+                    provider_id=rental.provider_id,
+                    upstream_id=rental.upstream_id,
+                    upstream_message_id=message_id[:128],
+                    phone=rental.phone,
+                    sender=(sender or "")[:64],
+                    text=text or "",
+                    code=(extract_code(text or "") or code or "").replace(":", "")[:64],
+                    received_at=received_at,
+                )
+        except IntegrityError:
+            return None  # the same message, pushed and polled
+        if rental.first_sms_at is None:
+            rental.first_sms_at = received_at
+            rental.save(update_fields=["first_sms_at"])
+        if rental.state == State.ACTIVE:
+            _notify(rental, message)
+    return message
+
+
+def _derived_message_id(rental: Rental, text: str, sender: str, received_at: datetime) -> str:
+    """Upstreams that give no message id (SMS-Activate rent) are deduplicated on what they do
+    give: the SMS's own time, sender and text (the same code may come twice, at two times)."""
+    raw = f"{received_at.isoformat()}|{sender}|{text}"
+    return f"rent:{rental.upstream_id}:{hashlib.sha256(raw.encode()).hexdigest()[:32]}"
+
+
+def _notify(rental: Rental, message: SmsMessage) -> None:
+    webhook_enqueue(
+        user=rental.user,
+        payload=webhook_payload_rent_sms(
+            rent_id=rental.pk,
+            phone_from=message.sender,
+            text=message.text,
+            received_at=message.received_at,
+        ),
+        event=WebhookDelivery.Event.RENT_SMS,
+        reference_kind="rental",
+        reference_id=rental.pk,
+        url=rental.webhook_url or None,
+    )
+
+
+def rental_on_upstream_sms(
+    *,
+    provider: Provider,
+    upstream_id: str,
+    text: str,
+    phone: str = "",
+    sender: str = "",
+    code: str = "",
+    upstream_message_id: str = "",
+    received_at: datetime | None = None,
+) -> SmsMessage | None:
+    """The intake's hook for an upstream SMS: stored on the rental bought as ``upstream_id`` at
+    ``provider``; None when there is no such rental (or it is a duplicate)."""
+    rental = rental_for_upstream(provider=provider, upstream_id=upstream_id, phone=phone)
+    if rental is None:
+        return None
+    return rental_receive_sms(
+        rental=rental,
+        text=text,
+        sender=sender,
+        code=code,
+        upstream_message_id=upstream_message_id,
+        received_at=received_at,
+    )
+
+
+def rental_poll(*, rental: Rental) -> int:
+    """Ask the upstream for the rental's SMS and feed them into the one SMS path."""
+    try:
+        messages = adapter_for(rental.provider).rent_messages(upstream_id=rental.upstream_id)
+    except UpstreamError as exc:
+        logger.info("poll of rental %s failed: %s", rental.pk, exc.message)
+        return 0
+    for message in messages:
+        upstream_sms_dispatch(
+            provider=rental.provider,
+            upstream_id=rental.upstream_id,
+            phone=rental.phone,
+            text=message.text,
+            code=message.code,
+            sender_name=message.sender,
+            upstream_message_id=message.upstream_message_id,
+            received_at=message.received_at or timezone.now(),
+        )
+    return len(messages)
+
+
+def rentals_poll(*, limit: int = 500) -> int:
+    """The polling job: ask about every active rental (up to ``limit``); answers how many."""
+    asked = 0
+    for rental in rentals_to_poll()[:limit]:
+        rental_poll(rental=rental)
+        asked += 1
+    return asked
