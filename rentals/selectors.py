@@ -33,13 +33,31 @@ def activation_get_for_user(*, user: User, ident: int | str) -> Activation:
     from rentals.errors import NoActivation
 
     ident = str(ident).strip()
-    activations = Activation.objects.select_related("service", "country", "provider").filter(
-        user=user
+    # One unique-index read (primary key or display number); no ORDER BY, or PostgreSQL walks
+    # the user's activations by date instead of using the key.
+    activations = (
+        Activation.objects.select_related("service", "country").filter(user=user).order_by()
     )
     if ident.isdigit() and len(ident) < 19:
         found = activations.filter(pk=int(ident)).first()
     else:
         found = activations.filter(display_number=ident.upper()).first() if ident else None
+    if found is None:
+        raise NoActivation()
+    return found
+
+
+def activation_status_for_user(*, user: User, activation_id: int) -> Activation:
+    """Only what a status poll needs (state, code, ready, when SMS came) of one of ``user``'s
+    activations: a primary-key read without joins. ``NoActivation`` otherwise."""
+    from rentals.errors import NoActivation
+
+    found = (
+        Activation.objects.filter(pk=activation_id, user=user)
+        .order_by()
+        .only("id", "user_id", "state", "code", "ready", "sms_received_at")
+        .first()
+    )
     if found is None:
         raise NoActivation()
     return found
@@ -128,7 +146,7 @@ def activation_available_actions(
     actions: list[str] = []
     if state in (State.WAITING, State.RESEND) and not activation.ready:
         actions.append(ACTION_READY)
-    if state in (State.RECEIVED, State.RESEND) and activation.code:
+    if state in (State.RECEIVED, State.RESEND) and activation.has_sms:
         if resend_cooldown_seconds(activation, now=now) == 0:
             actions.append(ACTION_RESEND)
         actions.append(ACTION_FINISH)

@@ -289,7 +289,7 @@ def activation_request_another_code(
     now = timezone.now()
     with transaction.atomic():
         locked = _lock(activation)
-        if locked.state not in (State.RECEIVED, State.RESEND) or not locked.code:
+        if locked.state not in (State.RECEIVED, State.RESEND) or not locked.has_sms:
             raise BadStatus("Another code can be requested only after a code.")
         if locked.resend_available_at and now < locked.resend_available_at:
             seconds = int((locked.resend_available_at - now).total_seconds()) + 1
@@ -321,7 +321,7 @@ def activation_finish(*, activation: Activation, actor: User | None = None) -> A
     cancel, so refused in the first minutes like one)."""
     with transaction.atomic():
         locked = _lock(activation)
-        if locked.state in (State.RECEIVED, State.RESEND) and locked.code:
+        if locked.state in (State.RECEIVED, State.RESEND):  # an SMS came: delivered
             _settle(locked, State.COMPLETED, refund=False, memo="Finished")
             _close_upstream(locked, "finish")
             return locked

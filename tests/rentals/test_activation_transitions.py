@@ -375,3 +375,13 @@ def test_closing_upstream_shrugs_off_a_refusal_and_raises_a_transient_error(
     monkeypatch.setattr(SimulatorAdapter, "cancel", down)
     with pytest.raises(Transient):
         activation_upstream_close(activation_id=activation.pk, action="cancel")
+
+
+def test_an_sms_without_a_code_still_counts_as_delivered(activation, customer):
+    activation = sms_arrives(activation, "Welcome to the service!")
+    assert (activation.state, activation.code) == (State.RECEIVED, "")
+    assert handler_status(activation) == "STATUS_WAIT_CODE"
+    with pytest.raises(CancelAfterSms):
+        activation_cancel(activation=activation)
+    assert activation_finish(activation=activation).state == State.COMPLETED
+    assert balance(customer) == Decimal("9.50")
