@@ -7,7 +7,7 @@ class RentalsConfig(AppConfig):
     def ready(self) -> None:
         from providers.signals import upstream_sms_received
         from rentals import selectors
-        from rentals.rental_selectors import rental_deletion_guard
+        from rentals.rental_selectors import rental_deletion_guard, rentals_frozen_amount
         from rentals.services.intake import on_upstream_sms
         from smsbox.lifecycle import register_deletion_guard
         from wallets.selectors import register_frozen_source
@@ -17,3 +17,4 @@ class RentalsConfig(AppConfig):
         register_frozen_source(selectors.activations_frozen_amount)
         register_deletion_guard(selectors.activations_deletion_guard)
         register_deletion_guard(rental_deletion_guard)
+        register_frozen_source(rentals_frozen_amount)

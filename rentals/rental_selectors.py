@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from providers import breaker
@@ -296,6 +296,58 @@ def rental_has_open(*, user) -> bool:
     return Rental.objects.filter(user=user, state__in=Rental.OPEN_STATES).exists()
 
 
+def rentals_frozen_amount(wallet) -> Decimal:
+    """What the wallet owner's rentals may still get back: the paid periods of rentals that can
+    still be cancelled (processing, or active within the cancel window without an SMS)."""
+    if wallet.user_id is None:
+        return Decimal("0")
+    window = timedelta(minutes=int(getattr(settings, "SMSBOX_RENTAL_CANCEL_MINUTES", 20)))
+    cancellable = Q(rental__state=Rental.State.PROCESSING) | Q(
+        rental__state=Rental.State.ACTIVE,
+        rental__first_sms_at__isnull=True,
+        rental__started_at__gte=timezone.now() - window,
+    )
+    total = (
+        RentalRenewal.objects.filter(rental__user_id=wallet.user_id)
+        .exclude(state=RentalRenewal.State.FAILED)
+        .filter(cancellable)
+        .aggregate(total=Sum("price"))["total"]
+    )
+    return total or Decimal("0")
+
+
+@dataclass(frozen=True)
+class RentalOffer:
+    """One line of the rent price list: ``service`` None means any service ("full")."""
+
+    service: Service | None
+    price: Decimal
+    stock: int
+
+
+def rental_price_list(
+    *, country: Country, hours: object = None, package: object = None
+) -> list[RentalOffer]:
+    """What can be rented in ``country`` for a duration, per service (each priced by
+    ``rental_quote``) and for any service, with the stock the providers report; only lines
+    that have a plan and stock (getRentServicesAndCountries)."""
+    duration = rental_duration(hours=hours, package=package)
+    offers = Offer.objects.filter(country=country, stock__gt=0, provider__enabled=True)
+    per_service = offers.values("service_id").annotate(n=Sum("stock"))
+    stock = dict(per_service.values_list("service_id", "n"))
+    if not stock:
+        return []
+    lines = []
+    for service in [None, *Service.objects.filter(pk__in=stock, visible=True).order_by("code")]:
+        try:
+            quote = rental_quote(country=country, service=service, duration=duration)
+        except NoNumbers:
+            continue
+        count = max(stock.values()) if service is None else stock[service.pk]
+        lines.append(RentalOffer(service=service, price=quote.price, stock=int(count)))
+    return lines
+
+
 def rental_deletion_guard(user) -> str | None:
     """Lifecycle guard: an account with a rental that is still running is not deleted."""
     return "active rental" if rental_has_open(user=user) else None
@@ -303,9 +355,9 @@ def rental_deletion_guard(user) -> str | None:
 
 __all__ = [
     "PACKAGE_DAYS",
-    "Q",
     "RentalDuration",
     "RentalMessagesPage",
+    "RentalOffer",
     "RentalQuote",
     "rental_duration",
     "rental_duration_of",
@@ -314,11 +366,13 @@ __all__ = [
     "rental_messages",
     "rental_messages_page",
     "rental_plans",
+    "rental_price_list",
     "rental_providers",
     "rental_quote",
     "rental_renewals",
     "rentals_expiry_due",
     "rentals_for_user",
+    "rentals_frozen_amount",
     "rentals_renewal_due",
     "rentals_to_poll",
 ]

@@ -401,3 +401,12 @@ def test_a_period_left_pending_is_refunded_and_no_longer_blocks_the_expiry(renta
     renewal.refresh_from_db()
     assert renewal.state == "failed"
     assert balance(renter) == Decimal("97.00")
+
+
+def test_a_rental_that_may_still_be_cancelled_is_frozen_in_the_wallet(rental, renter):
+    from wallets.selectors import wallet_summary
+    from wallets.services import wallet_get_or_create
+
+    assert wallet_summary(wallet=wallet_get_or_create(user=renter)).frozen_amount == Decimal("3.00")
+    age(rental, timedelta(minutes=21))
+    assert wallet_summary(wallet=wallet_get_or_create(user=renter)).frozen_amount == Decimal("0")

@@ -109,3 +109,26 @@ def test_the_database_refuses_a_second_plan_of_the_same_duration(usa):
     RentalPlanFactory(country=usa, unit="hours", length=24)
     with pytest.raises(IntegrityError):
         RentalPlanFactory(country=usa, unit="hours", length=24)
+
+
+def test_the_price_list_has_any_service_and_each_service_in_stock(
+    usa, telegram, rent_plans, rent_sim
+):
+    from rentals.rental_selectors import rental_price_list
+
+    RentalPlanFactory(country=usa, service=telegram, unit="hours", length=4, price="2.00")
+
+    lines = {
+        (o.service.code if o.service else "full"): o
+        for o in rental_price_list(country=usa, hours=4)
+    }
+
+    assert set(lines) == {"full", "tg", "wa"}  # the simulator sells tg and wa in the USA
+    assert (lines["full"].price, lines["wa"].price, lines["tg"].price) == (
+        Decimal("1.00"),
+        Decimal("1.00"),
+        Decimal("2.00"),
+    )
+    assert lines["tg"].stock == 100
+    germany = Country.objects.get(sms_activate_id=43)
+    assert rental_price_list(country=germany, hours=4) == []
