@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -112,6 +113,27 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        for name in ("extra_params", "service_codes", "country_codes"):
+            value = getattr(self, name)
+            if not isinstance(value, dict) or not all(
+                isinstance(v, str | int | float) and not isinstance(v, bool) for v in value.values()
+            ):
+                errors[name] = "A JSON object of names to plain values."
+        if self.protocol == self.Protocol.SIMULATOR:
+            from providers.adapters.simulator import simulator_settings_errors
+
+            problems = simulator_settings_errors(self.settings)
+            if problems:
+                errors["settings"] = problems
+        elif not isinstance(self.settings, dict):
+            errors["settings"] = "A JSON object."
+        elif self.protocol != self.Protocol.SIMULATOR and not self.base_url:
+            errors["base_url"] = "This protocol needs the upstream's URL."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Offer(models.Model):

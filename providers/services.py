@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from providers.adapters import adapter_for
+from providers.adapters.simulator import simulator_settings_errors
 from providers.models import Country, Offer, PriceRule, Provider, PurchaseAttempt, Service
 from providers.signals import upstream_sms_received
 from smsbox.errors import InvalidInput
@@ -58,6 +59,10 @@ def provider_add(
             raise InvalidInput(f"The {protocol} protocol needs an http(s) base URL.") from None
     if timeout <= 0:
         raise InvalidInput("The timeout must be positive.")
+    if protocol == Protocol.SIMULATOR:
+        problems = simulator_settings_errors(settings or {})
+        if problems:
+            raise InvalidInput(" ".join(problems))
     try:
         with transaction.atomic():
             return Provider.objects.create(

@@ -199,3 +199,60 @@ def test_attempts_are_read_only(staff_client):
         == 403
     )
     assert Provider.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ('{"fail_no_numbers": 2}', "fail_no_numbers must be a share between 0 and 1."),
+        ('{"fail_timeout": 0.6, "fail_transient": 0.6}', "cannot exceed 1"),
+        ('{"sms_delay": "soon"}', "sms_delay must be a number of seconds"),
+        ('{"countries": "RU"}', "countries must be a list"),
+        ('{"cost": "cheap"}', "cost must be an amount."),
+        ('{"sms_text": "{oops}"}', "sms_text may only use"),
+        ("[1, 2]", "The settings must be a JSON object."),
+    ],
+)
+def test_bad_simulator_settings_are_explained(staff_client, settings, message):
+    form = {
+        "name": "Sim",
+        "protocol": "simulator",
+        "enabled": "on",
+        "priority": "5",
+        "timeout": "10",
+        "base_url": "",
+        "api_key": "",
+        "extra_params": "{}",
+        "service_codes": "{}",
+        "country_codes": "{}",
+        "settings": settings,
+    }
+
+    page = staff_client.post(reverse("admin:providers_provider_add"), form)
+
+    assert page.status_code == 200
+    assert message in page.content.decode()
+    assert not Provider.objects.exists()
+
+
+def test_network_provider_needs_a_url_and_flat_mappings(staff_client):
+    form = {
+        "name": "Hero",
+        "protocol": "sms_activate",
+        "enabled": "on",
+        "priority": "5",
+        "timeout": "10",
+        "base_url": "",
+        "api_key": "k",
+        "extra_params": '{"pool": {"deep": 1}}',
+        "service_codes": "{}",
+        "country_codes": "{}",
+        "settings": "{}",
+    }
+
+    page = staff_client.post(reverse("admin:providers_provider_add"), form)
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "A JSON object of names to plain values." in html
+    assert not Provider.objects.exists()

@@ -39,6 +39,8 @@ def test_provider_add_validates():
         provider_add(name="Y", protocol="simsmsbox", base_url="ftp://nope")
     with pytest.raises(InvalidInput, match="timeout"):
         provider_add(name="Z", protocol="simulator", timeout=Decimal("0"))
+    with pytest.raises(InvalidInput, match="fail_timeout must be a share"):
+        provider_add(name="Z", protocol="simulator", settings={"fail_timeout": -1})
     assert provider_add(name="Sim", protocol="simulator").base_url == ""
 
 

@@ -11,7 +11,11 @@ from tests.factories import ProviderFactory
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_buys_get_their_own_sequence_and_number():
     provider = ProviderFactory(settings={"sms_delay": None, "pool_size": 50})
-    tg, usa = Service.objects.get(code="tg"), Country.objects.get(sms_activate_id=187)
+    # Transactional tests run on a flushed database: the catalog may be empty.
+    tg, _ = Service.objects.get_or_create(code="tg", defaults={"name": "Telegram"})
+    usa, _ = Country.objects.get_or_create(
+        sms_activate_id=187, defaults={"iso": "US", "name_en": "USA"}
+    )
     phones, errors = [], []
     start = threading.Barrier(8)
 
