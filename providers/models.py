@@ -123,7 +123,7 @@ class Provider(models.Model):
             ):
                 errors[name] = "A JSON object of names to plain values."
         if self.protocol == self.Protocol.SIMULATOR:
-            from providers.adapters.simulator import simulator_settings_errors
+            from providers.adapters.simulator_settings import simulator_settings_errors
 
             problems = simulator_settings_errors(self.settings)
             if problems:

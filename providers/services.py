@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from providers.adapters import adapter_for
-from providers.adapters.simulator import simulator_settings_errors
+from providers.adapters.simulator_settings import simulator_settings_errors
 from providers.models import Country, Offer, PriceRule, Provider, PurchaseAttempt, Service
 from providers.signals import upstream_sms_received
 from smsbox.errors import InvalidInput
