@@ -51,7 +51,7 @@ def request_admit(*, user: User, now: float | None = None) -> Refusal | None:
     limit = account_rate_limit(user)
     window_key = f"rl:req:{user.pk}:{second}"
     block_key = f"rl:block:{user.pk}"
-    client = _redis()
+    client = raw_redis()
     if client is not None:
         pipe = client.pipeline(transaction=False)
         pipe.get(block_key)
@@ -75,7 +75,7 @@ def failed_request_record(*, user: User, now: float | None = None) -> bool:
     the limit. Answers whether this failure started a block."""
     now = time.time() if now is None else now
     key = f"rl:fail:{user.pk}:{int(now)}"
-    client = _redis()
+    client = raw_redis()
     if client is not None:
         pipe = client.pipeline(transaction=False)
         pipe.incr(key)
@@ -101,12 +101,21 @@ def failed_request_record(*, user: User, now: float | None = None) -> bool:
     return True
 
 
-def _redis() -> Any | None:
-    """The raw redis-py client behind the default cache, or None for other cache backends."""
+def raw_redis() -> Any | None:
+    """The raw redis-py client behind the default cache, or None for other cache backends.
+
+    Kept per connection pool: building a client object costs more than the round trip."""
     backend = caches["default"]  # ``cache`` is a proxy, not the backend itself
-    if isinstance(backend, RedisCache):
-        return backend._cache.get_client(write=True)
-    return None
+    if not isinstance(backend, RedisCache):
+        return None
+    pool = backend._cache._get_connection_pool(write=True)
+    client = _clients.get(id(pool))
+    if client is None:
+        client = _clients[id(pool)] = backend._cache._client(connection_pool=pool)
+    return client
+
+
+_clients: dict[int, Any] = {}
 
 
 def _cache_incr(key: str) -> int:

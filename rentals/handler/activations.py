@@ -170,7 +170,15 @@ def set_status(call: Call):
 
 
 def get_status(call: Call):
-    return text(handler_status(_activation(call)))
+    """The polling path: one primary-key read, nothing joined."""
+    raw = call.get("id") or call.get("activationId")
+    if not raw.isdigit() or len(raw) > 18:
+        raise HandlerError("WRONG_ACTIVATION_ID")
+    try:
+        activation = selectors.activation_status_for_user(user=call.user, activation_id=int(raw))
+    except NoActivation as exc:
+        raise HandlerError("NO_ACTIVATION") from exc
+    return text(handler_status(activation))
 
 
 def _latest_message(activation: Activation):

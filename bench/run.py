@@ -1,0 +1,292 @@
+"""Benchmark of the polling path: requests/s of the handler's getStatus, the REST activation
+detail and getNumber (simulator, no delay), each as a ratio to /healthz/ping in the same run.
+
+    .venv/bin/python bench/run.py [--duration 10] [--connections 16] [--workers 4]
+
+Starts smsbox under gunicorn against PostgreSQL (a fresh ``smsbox_bench`` database) and Redis
+(db 9), with DEBUG off, and drives it from a second process: ``wrk`` when it is installed
+(``apt-get install wrk``), else a Python load generator (threads, one keep-alive connection
+each). Localhost only. Every answer is checked: an unexpected status or body is an error.
+Targets (issue 6): getStatus ≥ 0.7, REST detail ≥ 0.5, getNumber ≥ 0.25, zero errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
+GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+API_KEY = "BenchKey" + "0123456789abcdefghijklmnopqrstuv"  # 40 letters and digits
+TARGETS = {"getStatus": 0.7, "REST activation detail": 0.5, "getNumber": 0.25}
+
+
+def main() -> int:
+    args = _arguments()
+    env = _environment(args)
+    _fresh_database(env["DATABASE_URL"])
+    _flush_redis(env["REDIS_URL"])
+    _manage(env, "migrate", "--noinput")
+    _manage(env, "seed_demo", "--api-key", API_KEY, "--balance", "1000000", "--sms-delay", "never")
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            GUNICORN,
+            "smsbox.wsgi",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(f"{base}/healthz/ping")
+        activation_id = _buy_one(base)
+        handler = f"{base}/stubs/handler_api.php?api_key={API_KEY}"
+        runs = [
+            ("/healthz/ping", f"{base}/healthz/ping", {}, 200, '{"status": "ok"}'),
+            ("getStatus", f"{handler}&action=getStatus&id={activation_id}", {}, 200, "STATUS_"),
+            (
+                "REST activation detail",
+                f"{base}/api/v1/activations/{activation_id}/",
+                {"X-API-Key": API_KEY},
+                200,
+                '{"id":',
+            ),
+            (
+                "getNumber",
+                f"{handler}&action=getNumber&service=tg&country=187",
+                {},
+                200,
+                "ACCESS_NUMBER:",
+            ),
+        ]
+        _warm_up(runs)
+        results = _rounds(runs, args)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return _report(results, args)
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="load generator threads")
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
+    parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
+    return parser.parse_args()
+
+
+def _environment(args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smsbox_bench")
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
+    env.update(
+        DEBUG="false",
+        SECRET_KEY="bench-only-" + "x" * 40,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        LOG_LEVEL="WARNING",
+        SMSBOX_VAR_DIR=str(ROOT / "var" / "bench"),
+        # The demo customer is a standard account: its requests still go through the Redis
+        # rate-limit window, only the limit is out of reach. The same for open activations.
+        SMSBOX_RATE_LIMIT_STANDARD="100000000",
+        SMSBOX_MAX_CONCURRENT_STANDARD="100000000",
+    )
+    return env
+
+
+def _fresh_database(url: str) -> None:
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or "bench" not in name:
+        raise SystemExit(f"refusing to recreate database {name!r}: its name must contain 'bench'")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _flush_redis(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+def _manage(env: dict[str, str], *command: str) -> None:
+    subprocess.run(
+        [PYTHON, "manage.py", *command],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str) -> None:
+    for _ in range(100):
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("gunicorn did not start")
+
+
+def _buy_one(base: str) -> int:
+    answer = httpx.get(
+        f"{base}/stubs/handler_api.php",
+        params={"api_key": API_KEY, "action": "getNumber", "service": "tg", "country": "187"},
+    ).text
+    if not answer.startswith("ACCESS_NUMBER:"):
+        raise SystemExit(f"getNumber answered {answer!r}")
+    return int(answer.split(":")[1])
+
+
+def _warm_up(runs) -> None:
+    with httpx.Client(timeout=5) as client:
+        for _, url, headers, _, _ in runs:
+            for _ in range(20):
+                client.get(url, headers=headers)
+
+
+def _rounds(runs, args) -> dict[str, tuple[float, int, int]]:
+    """Every endpoint in turn, ``--rounds`` times, so that a change of load on the machine hits
+    all of them alike; req/s is the median over the rounds, requests and errors the sums."""
+    samples: dict[str, list[tuple[float, int, int]]] = {name: [] for name, *_ in runs}
+    for _ in range(args.rounds):
+        for name, url, headers, status, prefix in runs:
+            samples[name].append(_load(url, headers, status, prefix, args))
+    return {
+        name: (
+            statistics.median(s[0] for s in runs_of),
+            sum(s[1] for s in runs_of),
+            sum(s[2] for s in runs_of),
+        )
+        for name, runs_of in samples.items()
+    }
+
+
+def _load(url: str, headers: dict, status: int, prefix: str, args) -> tuple[float, int, int]:
+    use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
+    if use_wrk:
+        return _wrk(url, headers, status, prefix, args)
+    return _python_load(url, headers, status, prefix, args)
+
+
+def _wrk(url, headers, status, prefix, args) -> tuple[float, int, int]:
+    env = dict(
+        os.environ,
+        EXPECT_STATUS=str(status),
+        EXPECT_PREFIX=prefix,
+        X_API_KEY=headers.get("X-API-Key", ""),
+    )
+    completed = subprocess.run(
+        [
+            "wrk",
+            f"-t{args.threads}",
+            f"-c{args.connections}",
+            f"-d{args.duration}s",
+            "-s",
+            str(Path(__file__).with_name("check.lua")),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    output = completed.stdout
+    if completed.stderr.strip():
+        print(completed.stderr.strip().splitlines()[0], file=sys.stderr)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    bad = int(re.search(r"BAD_ANSWERS (\d+)", output).group(1))
+    errors = re.search(r"Socket errors: (.*)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = sum(int(n) for n in re.findall(r"\d+", errors.group(1))) if errors else 0
+    return rps, requests, bad + socket_errors + (int(non_2xx.group(1)) if non_2xx else 0)
+
+
+def _python_load(url, headers, status, prefix, args) -> tuple[float, int, int]:
+    """Fallback generator: ``connections`` threads in a child process, each its own client."""
+    code = (
+        "import sys, threading, time, httpx, json\n"
+        "url, headers, status, prefix, n, duration = json.loads(sys.argv[1])\n"
+        "counts = [[0, 0] for _ in range(n)]\n"
+        "end = time.monotonic() + duration\n"
+        "def run(i):\n"
+        "    with httpx.Client(timeout=10) as c:\n"
+        "        while time.monotonic() < end:\n"
+        "            r = c.get(url, headers=headers)\n"
+        "            counts[i][0] += 1\n"
+        "            if r.status_code != status or not r.text.startswith(prefix):\n"
+        "                counts[i][1] += 1\n"
+        "start = time.monotonic()\n"
+        "ts = [threading.Thread(target=run, args=(i,)) for i in range(n)]\n"
+        "[t.start() for t in ts]; [t.join() for t in ts]\n"
+        "total = sum(c[0] for c in counts)\n"
+        "print(total / (time.monotonic() - start), total, sum(c[1] for c in counts))\n"
+    )
+    import json
+
+    payload = json.dumps([url, headers, status, prefix, args.connections, args.duration])
+    out = subprocess.run(
+        [PYTHON, "-c", code, payload],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return float(out[0]), int(out[1]), int(out[2])
+
+
+def _report(results: dict[str, tuple[float, int, int]], args) -> int:
+    ping = results["/healthz/ping"][0]
+    print(
+        f"smsbox benchmark: gunicorn -w {args.workers}, {args.connections} connections, "
+        f"{args.rounds} rounds of {args.duration}s per endpoint, {os.cpu_count()} CPUs"
+    )
+    print(f"{'endpoint':<26}{'req/s':>10}{'requests':>10}{'errors':>8}{'ratio':>8}{'target':>8}")
+    ok = True
+    for name, (rps, requests, errors) in results.items():
+        ratio = rps / ping if ping else 0.0
+        target = TARGETS.get(name)
+        met = target is None or ratio >= target
+        ok = ok and met and errors == 0
+        print(
+            f"{name:<26}{rps:>10.0f}{requests:>10}{errors:>8}{ratio:>8.2f}"
+            f"{'' if target is None else f'≥{target}':>8}{'' if met else '  MISSED'}"
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
