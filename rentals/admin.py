@@ -5,6 +5,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+# The activation and rental admins live in their own modules; importing them registers them.
+from rentals import admin_activations, admin_rentals  # noqa: F401
 from rentals.models import WebhookDelivery
 from rentals.webhooks import webhook_redeliver
 
@@ -72,7 +74,3 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-
-from rentals import admin_rentals  # noqa: E402, F401  (rentals, plans)
-
-from rentals import admin_activations  # noqa: E402, F401  (activations)
