@@ -10,6 +10,7 @@ from providers.adapters import Transient, UpstreamError
 from providers.adapters.simulator import simulator_deliver, simulator_deliver_due
 from providers.models import Provider
 from providers.services import offers_sync as offers_sync_service
+from smsbox.jobs import tracked_job
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,10 @@ def offers_sync(self, provider_id: int) -> None:
 @shared_task(time_limit=60)
 def offers_sync_all() -> None:
     """Enqueue one sync per enabled provider, so one slow upstream delays no other."""
-    for provider_id in Provider.objects.filter(enabled=True).values_list("pk", flat=True):
-        offers_sync.delay(provider_id)
+    with tracked_job("providers.offers_sync_all") as job:
+        for provider_id in Provider.objects.filter(enabled=True).values_list("pk", flat=True):
+            offers_sync.delay(provider_id)
+            job.rows += 1
 
 
 @shared_task(time_limit=60)
@@ -44,4 +47,5 @@ def simulator_deliver_sms(number_id: int) -> None:
 @shared_task(time_limit=120)
 def simulator_deliver_due_all() -> None:
     """Catch up on simulator SMS whose scheduled task was lost (e.g. a worker restart)."""
-    simulator_deliver_due()
+    with tracked_job("providers.simulator_deliver_due_all") as job:
+        job.rows = simulator_deliver_due()
