@@ -68,6 +68,12 @@ class ProviderForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Write-only. Leave blank to keep the current credentials.",
     )
+    base_url = forms.URLField(
+        required=False,
+        max_length=200,
+        assume_scheme="https",
+        help_text=Provider._meta.get_field("base_url").help_text,
+    )
 
     class Meta:
         model = Provider
