@@ -3,7 +3,7 @@ handler protocol (included at the root by smsbox.urls)."""
 
 from django.urls import include, path
 
-from rentals.api import activations, record, webhooks
+from rentals.api import activations, record, rentals, webhooks
 from rentals.handler.views import handler_api
 
 api_v1 = [
@@ -28,6 +28,15 @@ api_v1 = [
         for name in activations.ACTIONS
     ],
     path("messages/", activations.MessageListApi.as_view(), name="api-messages"),
+    path("rental-plans/", rentals.RentalPlanListApi.as_view(), name="api-rental-plans"),
+    path("rental-plans/quote/", rentals.RentalQuoteApi.as_view(), name="api-rental-quote"),
+    path("rentals/", rentals.RentalListApi.as_view(), name="api-rentals"),
+    path("rentals/<str:ident>/", rentals.RentalDetailApi.as_view(), name="api-rental"),
+    path("rentals/<str:ident>/extend/", rentals.RentalExtendApi.as_view()),
+    path("rentals/<str:ident>/auto-renew/", rentals.RentalAutoRenewApi.as_view()),
+    path("rentals/<str:ident>/cancel/", rentals.rental_cancel_view),
+    path("rentals/<str:ident>/finish/", rentals.rental_finish_view),
+    path("rentals/<str:ident>/messages/", rentals.RentalMessagesApi.as_view()),
     path("tokens/export/", activations.TokenExportApi.as_view(), name="api-tokens-export"),
     path("tokens/query/", activations.TokenQueryApi.as_view(), name="api-tokens-query"),
     path("webhook/", webhooks.WebhookApi.as_view(), name="api-webhook"),

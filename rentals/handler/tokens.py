@@ -22,6 +22,17 @@ _TOKENS: dict[str, str | Callable[[ApplicationError], str]] = {
     "RENEW_ACTIVATION_NOT_AVAILABLE": "RENEW_ACTIVATION_NOT_AVAILABLE",
     "WRONG_MAX_PRICE": lambda exc: _with_price("WRONG_MAX_PRICE", exc),
     "BANNED": "BANNED",
+    # long-term rentals (rentals.rental_errors)
+    "NO_ID_RENT": "INVALID_PHONE",
+    "INVALID_TIME": "INVALID_TIME",
+    "INVALID_PACKAGE": "INVALID_TIME",
+    "MAX_HOURS_EXCEED": "MAX_HOURS_EXCEED",
+    "RENT_DIE": "RENT_DIE",
+    "RENTAL_NOT_ACTIVE": "RENT_DIE",
+    "CANT_CANCEL": "CANT_CANCEL",
+    "ALREADY_FINISH": "ALREADY_FINISH",
+    "ALREADY_CANCEL": "ALREADY_CANCEL",
+    "STATUS_REVOKE": "STATUS_REVOKE",
 }
 FALLBACK = "ERROR_SQL"  # the protocol's "something went wrong on our side"
 

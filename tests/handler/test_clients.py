@@ -13,8 +13,9 @@ from django.test import override_settings
 from smsactivate.api import SMSActivateAPI
 
 from providers.catalog import catalog_load
-from rentals.models import Activation
+from rentals.models import Activation, Rental
 from rentals.services import activation_receive_sms
+from rentals.services.rentals import rental_plans_seed_demo, rental_receive_sms
 from tests.factories import ApiKeyFactory, OfferFactory, UserFactory
 from tests.handler.conftest import fund
 
@@ -38,6 +39,10 @@ def deliver_sms(activation_id: int, code: str = "123456") -> None:
         upstream_id=activation.upstream_id,
         text=f"Your Telegram code is {code}",
     )
+
+
+def deliver_rent_sms(rent_id: int) -> None:
+    rental_receive_sms(rental=Rental.objects.get(pk=rent_id), text="Code 5555", sender="Bank")
 
 
 def official(raw_key: str, url: str) -> SMSActivateAPI:
@@ -89,15 +94,24 @@ def test_official_client_errors_and_catalog(setup):
     assert bad.getBalance()["error"] == "BAD_KEY"
 
 
-def test_official_client_rent_calls_get_protocol_answers(setup):
+def test_official_client_rent_flow(setup):
+    rental_plans_seed_demo(country_ids=[187])
     api = official(*setup)
-    assert api.getRentNumber(service="tg", time=4, country=187) == {
-        "status": "error",
-        "message": "NO_NUMBERS",
-    }
-    assert api.getRentStatus(id=1)["message"] == "INVALID_PHONE"
-    assert api.setRentStatus(id=1, status=1)["message"] == "INVALID_PHONE"
-    assert api.continueRentNumber(id=1, time=4)["message"] == "INVALID_PHONE"
+    offer = api.getRentServicesAndCountries(country=187, time=4)
+    assert offer["services"]["tg"]["quant"] == 10
+    rented = api.getRentNumber(service="tg", time=4, country=187)
+    assert rented["status"] == "success"
+    rent_id = rented["phone"]["id"]
+    assert api.getRentStatus(id=rent_id) == {"status": "error", "message": "STATUS_WAIT_CODE"}
+    deliver_rent_sms(rent_id)
+    status = api.getRentStatus(id=rent_id)
+    assert status["quantity"] == "1" and status["values"]["0"]["text"] == "Code 5555"
+    assert api.getRentList()["values"]["0"]["id"] == str(rent_id)
+    continued = api.continueRentNumber(id=rent_id, time=4)
+    assert continued["status"] == "success" and continued["phone"]["id"] == rent_id
+    assert api.setRentStatus(id=rent_id, status=1) == {"status": "success"}
+    assert api.getRentStatus(id=rent_id) == {"status": "error", "message": "STATUS_FINISH"}
+    assert api.getBalance() == {"balance": "8.00"}
 
 
 # --- aiosmsactivate (aiohttp, POST with query parameters) --------------------------------------
@@ -180,22 +194,26 @@ def test_async_client_errors_catalog_and_lists(setup):
     asyncio.run(flow())
 
 
-def test_async_client_rent_calls_get_protocol_errors(setup):
+def test_async_client_rent_flow(setup):
     raw_key, url = setup
+    rental_plans_seed_demo(country_ids=[187])
 
     async def flow():
         client = SmsActivate(raw_key, base_url=url)
+        rented = await client.get_rent_number("tg", time=4, country="187")
+        rent_id = rented["phone"]["id"]
+        await asyncio.to_thread(deliver_rent_sms, rent_id)
+        status = await client.get_rent_status(str(rent_id))
+        assert status["values"]["0"]["text"] == "Code 5555"
+        continued = await client.continue_rent_number(str(rent_id), 4)
+        assert continued["phone"]["endDate"] > rented["phone"]["endDate"]
         with pytest.raises(SmsActivateException) as error:
-            await client.get_rent_number("tg", time=4, country="187")
-        assert error.value.code == "NO_NUMBERS"
+            await client.set_rent_status(str(rent_id), 2)  # sent as getRentStatus&status=2
+        assert error.value.code == "CANT_CANCEL"  # an SMS came: no cancel, no refund
+        assert await client.set_rent_status(str(rent_id), 1) == {"status": "success"}
         with pytest.raises(SmsActivateException) as error:
-            await client.get_rent_status("1")
+            await client.get_rent_status("999999")
         assert error.value.code == "INVALID_PHONE"
-        with pytest.raises(SmsActivateException) as error:
-            await client.set_rent_status("1", 2)  # sent as getRentStatus&status=2
-        assert error.value.code == "INVALID_PHONE"
-        with pytest.raises(SmsActivateException) as error:
-            await client.continue_rent_number("1", 4)
-        assert error.value.code == "INVALID_PHONE"
+        assert await client.get_balance() == 8.0
 
     asyncio.run(flow())
