@@ -18,6 +18,11 @@ from smsbox.models import User
 # last_used_at is written at most once per this interval per key.
 LAST_USED_WRITE_INTERVAL = timedelta(minutes=1)
 
+# What the cached check keeps: every column but the user's password hash, which stays in the
+# database (a cached user loads it on first use, like any deferred field).
+_KEY_FIELDS = [f.attname for f in ApiKey._meta.concrete_fields]
+_USER_FIELDS = [f.attname for f in User._meta.concrete_fields if f.attname != "password"]
+
 
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
     """The live key of an active user that ``raw_key`` is, or None.
@@ -46,11 +51,21 @@ def api_key_remember(api_key: ApiKey) -> None:
     """Cache the check of a live key (with its user) for ``SMSBOX_API_KEY_CACHE_SECONDS``;
     ``api_key_forget`` (on revoke and regenerate) drops it at once."""
     timeout = settings.SMSBOX_API_KEY_CACHE_SECONDS
+    cacheable = _without_password(api_key)
     client = raw_redis()
     if client is not None:
-        client.set(_cache_key(api_key.digest), pickle.dumps(api_key), ex=timeout)
+        client.set(_cache_key(api_key.digest), pickle.dumps(cacheable), ex=timeout)
     else:
-        cache.set(_cache_key(api_key.digest), api_key, timeout=timeout)
+        cache.set(_cache_key(api_key.digest), cacheable, timeout=timeout)
+
+
+def _without_password(api_key: ApiKey) -> ApiKey:
+    user = api_key.user
+    copy = ApiKey.from_db(
+        api_key._state.db, _KEY_FIELDS, [getattr(api_key, f) for f in _KEY_FIELDS]
+    )
+    copy.user = User.from_db(user._state.db, _USER_FIELDS, [getattr(user, f) for f in _USER_FIELDS])
+    return copy
 
 
 def api_key_forget(digest: str) -> None:

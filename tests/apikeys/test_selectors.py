@@ -198,3 +198,22 @@ def test_deleting_a_user_refuses_their_cached_key_at_once():
     api_key.user.delete()
 
     assert api_key_authenticate(api_key.raw_key) is None
+
+
+def test_the_cached_check_keeps_no_password_hash(django_assert_num_queries):
+    import pickle
+
+    from apikeys.throttling import raw_redis
+
+    api_key = ApiKeyFactory()
+    api_key_authenticate(api_key.raw_key)
+    password_hash = api_key.user.password
+
+    stored = raw_redis().get(f"apikey:auth:{api_key.digest}")
+    with django_assert_num_queries(0):
+        cached = api_key_authenticate(api_key.raw_key)
+
+    assert password_hash.encode() not in stored
+    assert cached.user == api_key.user
+    assert "password" not in pickle.loads(stored).user.__dict__  # noqa: S301
+    assert cached.user.check_password("correct horse battery staple")  # loaded on demand
