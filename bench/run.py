@@ -32,6 +32,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 API_KEY = "BenchKey" + "0123456789abcdefghijklmnopqrstuv"  # 40 letters and digits
+# The demo simulator's stock and pool are sized for a demo; a benchmark buys thousands.
+_BIG_SIMULATOR = """
+from providers.models import Provider
+from providers.services import offers_sync
+for provider in Provider.objects.filter(protocol="simulator"):
+    provider.settings = {**provider.settings, "stock": 10000000, "pool_size": 1000000}
+    provider.save(update_fields=["settings"])
+    offers_sync(provider=provider)
+"""
 TARGETS = {"getStatus": 0.7, "REST activation detail": 0.5, "getNumber": 0.25}
 
 
@@ -42,6 +51,7 @@ def main() -> int:
     _flush_redis(env["REDIS_URL"])
     _manage(env, "migrate", "--noinput")
     _manage(env, "seed_demo", "--api-key", API_KEY, "--balance", "1000000", "--sms-delay", "never")
+    _manage(env, "shell", "-c", _BIG_SIMULATOR)
     port = _free_port()
     server = subprocess.Popen(
         [

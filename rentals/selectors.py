@@ -76,6 +76,51 @@ def activation_status_for_user(*, user: User, activation_id: int) -> Activation:
     )
 
 
+_DETAIL_COLUMNS = (
+    "id", "user_id", "service_id", "country_id", "operator", "phone", "price", "state", "ready",
+    "code", "created_at", "expires_at", "number_at", "sms_received_at", "resend_available_at",
+    "display_number", "binding_key", "upstream_id", "reuses_id",
+)  # fmt: skip
+
+
+def activation_detail_for_user(*, user: User, ident: int | str) -> Activation:
+    """What the REST detail shows of one of ``user``'s activations (by id or display number),
+    with its service and country: one unique-index read with two joins, in plain SQL because
+    clients poll it. ``NoActivation`` otherwise, as ``activation_get_for_user``."""
+    from providers.models import Country, Service
+    from rentals.errors import NoActivation
+
+    ident = str(ident).strip()
+    if ident.isdigit() and len(ident) < 19:
+        where, value = "a.id = %s", int(ident)
+    elif ident:
+        where, value = "a.display_number = %s", ident.upper()[:20]
+    else:
+        raise NoActivation()
+    columns = ", ".join(f"a.{c}" for c in _DETAIL_COLUMNS)
+    sql = (
+        f"SELECT {columns}, s.code, s.name, c.sms_activate_id, c.name_en "  # noqa: S608
+        f"FROM {Activation._meta.db_table} a "
+        f"JOIN {Service._meta.db_table} s ON s.id = a.service_id "
+        f"JOIN {Country._meta.db_table} c ON c.id = a.country_id "
+        f"WHERE {where} AND a.user_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value, user.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise NoActivation()
+    fields = dict(zip(_DETAIL_COLUMNS, row[: len(_DETAIL_COLUMNS)], strict=True))
+    service_code, service_name, country_id_sa, country_name = row[len(_DETAIL_COLUMNS) :]
+    activation = Activation(**fields)
+    activation._state.adding = False
+    activation.service = Service(id=fields["service_id"], code=service_code, name=service_name)
+    activation.country = Country(
+        id=fields["country_id"], sms_activate_id=country_id_sa, name_en=country_name
+    )
+    return activation
+
+
 def activation_get_by_binding_key(*, binding_key: str) -> Activation:
     """The activation of a public record link; ``NotFound`` otherwise."""
     found = (

@@ -446,7 +446,7 @@ class ActivationDetailApi(GenericAPIView):
         examples=[OpenApiExample("Waiting", value=_ACTIVATION_EXAMPLE, response_only=True)],
     )
     def get(self, request: Request, ident: str) -> Response:
-        activation = selectors.activation_get_for_user(user=request.user, ident=ident)
+        activation = selectors.activation_detail_for_user(user=request.user, ident=ident)
         return Response(activation_data(activation))
 
 
