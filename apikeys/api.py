@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core import signing
+from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers
@@ -62,6 +63,24 @@ def login_token_user(token: str) -> User | None:
     if user is None or user.password[-12:] != data.get("p"):
         return None
     return user
+
+
+# Wrong passwords per e-mail address per window before further attempts are refused (429).
+LOGIN_FAILURES_ALLOWED = 10
+LOGIN_FAILURE_WINDOW = 60
+
+
+def login_attempt_allowed(*, email: str) -> bool:
+    return (cache.get(f"login-failures:{email}") or 0) < LOGIN_FAILURES_ALLOWED
+
+
+def login_failure_record(*, email: str) -> None:
+    key = f"login-failures:{email}"
+    cache.add(key, 0, timeout=LOGIN_FAILURE_WINDOW)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired in between
+        cache.set(key, 1, timeout=LOGIN_FAILURE_WINDOW)
 
 
 class LoginTokenRequired(exceptions.NotAuthenticated):
@@ -173,12 +192,14 @@ class LoginTokenApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        email = body.validated_data["email"].lower()
+        if not login_attempt_allowed(email=email):
+            raise exceptions.Throttled(wait=LOGIN_FAILURE_WINDOW)
         user = authenticate(
-            request._request,
-            username=body.validated_data["email"],
-            password=body.validated_data["password"],
+            request._request, username=email, password=body.validated_data["password"]
         )
         if user is None:
+            login_failure_record(email=email)
             raise LoginFailed()
         if user.is_banned():
             raise AccountBanned(extra={"banned_until": user.banned_until.isoformat()})

@@ -32,12 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 API_KEY = "BenchKey" + "0123456789abcdefghijklmnopqrstuv"  # 40 letters and digits
-# The demo simulator's stock and pool are sized for a demo; a benchmark buys thousands.
+# The demo simulator's stock and number pool are sized for a demo; a benchmark buys hundreds
+# of numbers that stay open (the pool is drawn on every purchase, so it is not made huge).
 _BIG_SIMULATOR = """
 from providers.models import Provider
 from providers.services import offers_sync
 for provider in Provider.objects.filter(protocol="simulator"):
-    provider.settings = {**provider.settings, "stock": 10000000, "pool_size": 1000000}
+    provider.settings = {**provider.settings, "stock": 10000000, "pool_size": 2000}
     provider.save(update_fields=["settings"])
     offers_sync(provider=provider)
 """
@@ -225,6 +226,8 @@ def _wrk(url, headers, status, prefix, args) -> tuple[float, int, int]:
             f"-t{args.threads}",
             f"-c{args.connections}",
             f"-d{args.duration}s",
+            "--timeout",
+            "10s",
             "-s",
             str(Path(__file__).with_name("check.lua")),
             url,

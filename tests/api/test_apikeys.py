@@ -125,3 +125,17 @@ def test_a_tampered_token_is_refused(customer):
 def test_a_login_token_is_not_an_api_key(customer):
     client = _login(customer)
     assert_error(client.get("/api/v1/wallet/"), 401, "AUTHENTICATION_FAILED")
+
+
+def test_repeated_wrong_passwords_are_refused_for_a_while(anonymous, customer):
+    with time_machine.travel("2026-01-01 10:00:00Z", tick=False):
+        for _ in range(10):
+            response = anonymous.post(
+                "/api/v1/auth/token", {"email": customer.email, "password": "wrong"}
+            )
+            assert_error(response, 401, "LOGIN_FAILED")
+        refused = anonymous.post(
+            "/api/v1/auth/token", {"email": customer.email, "password": PASSWORD}
+        )
+        assert_error(refused, 429, "RATE_LIMITED")
+        assert refused["Retry-After"] == "60"
