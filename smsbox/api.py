@@ -88,18 +88,12 @@ def _plain(detail: Any) -> Any:
     return str(detail)
 
 
-def _jsonable(extra: dict[str, Any]) -> dict[str, Any]:
-    return {
-        str(k): v if isinstance(v, int | float | bool | type(None)) else _plain_value(v)
-        for k, v in extra.items()
-    }
-
-
-def _plain_value(value: Any) -> Any:
+def _jsonable(value: Any) -> Any:
+    """An error's ``extra`` as JSON values: Decimals, dates and the like become strings."""
     if isinstance(value, dict):
-        return _jsonable(value)
+        return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain_value(v) for v in value]
+        return [_jsonable(v) for v in value]
     if isinstance(value, int | float | bool | str) or value is None:
         return value
     return str(value)
