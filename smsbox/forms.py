@@ -25,10 +25,9 @@ class SignUpForm(forms.Form):
     )
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise ValidationError("An account with this e-mail address already exists.")
-        return email
+        # No check that the address is free: the form must not tell who has an account
+        # (``user_sign_up`` e-mails the owner of a taken address instead).
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self) -> dict:
         cleaned = super().clean()

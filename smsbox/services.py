@@ -4,6 +4,7 @@ import smtplib
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -13,7 +14,6 @@ from django.utils import timezone
 
 from smsbox.account_errors import (
     EmailNotSent,
-    EmailTaken,
     VerificationLinkExpired,
     VerificationLinkInvalid,
 )
@@ -23,6 +23,8 @@ from smsbox.models import User
 logger = logging.getLogger(__name__)
 
 _VERIFICATION_SALT = "smsbox.email-verification"
+# A sign-up with a taken address notifies its owner at most once per this many seconds.
+SIGN_UP_NOTICE_SECONDS = 15 * 60
 
 
 def user_record_activity(*, user: User, now=None) -> bool:
@@ -49,22 +51,62 @@ def user_record_activity(*, user: User, now=None) -> bool:
 # --- Sign-up and e-mail verification ----------------------------------------------------------
 
 
-def user_sign_up(*, email: str, password: str, base_url: str | None = None) -> User:
+def user_sign_up(*, email: str, password: str, base_url: str | None = None) -> User | None:
     """Create an unverified account and send it the verification link.
 
-    The password must have passed the validators already (the sign-up form runs them).
+    The answer to the person signing up must not tell whether the address already has an
+    account: when it has, nothing is created, its owner is e-mailed a notice instead (see
+    ``user_sign_up_notify_owner``) and this answers None. The password is hashed either way, so
+    the two cases also take about as long. The password must have passed the validators already
+    (the sign-up form runs them).
     """
     email = User.objects.normalize_email(email).strip().lower()
     if User.objects.filter(email__iexact=email).exists():
-        raise EmailTaken()
+        make_password(password)  # the time a new account's hash would have taken
+        user_sign_up_notify_owner(email=email, base_url=base_url)
+        return None
     try:
         with transaction.atomic():
             user = User.objects.create_user(email=email, password=password)
-    except IntegrityError as exc:  # the same address signed up a moment ago
-        raise EmailTaken() from exc
+    except IntegrityError:  # the same address signed up a moment ago
+        user_sign_up_notify_owner(email=email, base_url=base_url)
+        return None
     with contextlib.suppress(EmailNotSent):  # logged; the customer can ask for a new link
         user_verification_send(user=user, base_url=base_url)
     return user
+
+
+def user_sign_up_notify_owner(*, email: str, base_url: str | None = None) -> bool:
+    """Tell the owner of ``email`` that someone tried to sign up with it, at most once per
+    ``SIGN_UP_NOTICE_SECONDS``; answers whether a notice was sent.
+
+    Anonymised and deactivated accounts get nothing. A mail server that is down is logged and
+    otherwise ignored: the person signing up sees the same page whatever happens here.
+    """
+    owner = User.objects.filter(email__iexact=email, is_active=True, deleted_at__isnull=True)
+    owner = owner.first()
+    if owner is None:
+        return False
+    key = f"sign-up-notice-sent:{owner.pk}"
+    if not cache.add(key, 1, timeout=SIGN_UP_NOTICE_SECONDS):
+        return False
+    site = (base_url or settings.SMSBOX_SITE_URL).rstrip("/")
+    try:
+        email_send(
+            template="account_exists",
+            to=owner.email,
+            context={
+                "user": owner,
+                "login_link": f"{site}{reverse('login')}",
+                "reset_link": f"{site}{reverse('password_reset')}",
+                "resend_link": f"{site}{reverse('verify-email-resend')}",
+            },
+        )
+    except (OSError, smtplib.SMTPException):
+        cache.delete(key)
+        logger.exception("sign-up notice to user %s not sent", owner.pk)
+        return False
+    return True
 
 
 def user_verification_token(*, user: User) -> str:

@@ -126,12 +126,61 @@ def test_a_new_link_can_be_requested_without_telling_whether_the_account_exists(
     assert client.get(link_in(mail.outbox[0]).removeprefix("http://testserver")).status_code == 302
 
 
-def test_sign_up_refuses_a_taken_address_and_a_weak_password(client):
-    UserFactory(email="taken@example.com")
-    taken = sign_up(client, "TAKEN@example.com")
-    assert taken.status_code == 200
-    assert b"already exists" in taken.content
+def test_sign_up_with_a_taken_address_answers_as_for_a_new_one_and_tells_the_owner(client):
+    owner = UserFactory(email="taken@example.com")
+    before = owner.password
 
+    taken = sign_up(client, "TAKEN@example.com")
+    fresh = sign_up(client, "fresh@example.com")
+
+    # The same answer: off to the "check your e-mail" page, nothing on the page differs.
+    assert taken.status_code == fresh.status_code == 302
+    assert taken["Location"] == fresh["Location"] == reverse("signup-done")
+    assert client.get(taken["Location"]).content == client.get(fresh["Location"]).content
+    # No second account, and the owner's password is untouched.
+    assert User.objects.filter(email__iexact="taken@example.com").count() == 1
+    owner.refresh_from_db()
+    assert owner.password == before
+    # The owner hears of it, the new address gets its verification link.
+    to_owner, to_fresh = mail.outbox
+    assert to_owner.to == ["taken@example.com"]
+    assert "tried to sign up" in to_owner.subject
+    assert "http://testserver/accounts/password/reset/" in to_owner.body
+    assert "/accounts/verify/" not in to_owner.body
+    assert to_fresh.to == ["fresh@example.com"]
+    assert "/accounts/verify/" in link_in(to_fresh)
+
+
+def test_repeated_sign_ups_with_a_taken_address_do_not_flood_its_owner(client):
+    UserFactory(email="taken@example.com")
+    for _ in range(3):
+        assert sign_up(client, "taken@example.com")["Location"] == reverse("signup-done")
+    assert len(mail.outbox) == 1
+
+
+def test_an_unconfirmed_owner_is_pointed_to_a_new_confirmation_link(client):
+    UserFactory(email="pending@example.com", is_verified=False, verified_at=None)
+    response = sign_up(client, "pending@example.com")
+    assert response["Location"] == reverse("signup-done")
+    (notice,) = mail.outbox
+    assert "http://testserver/accounts/verify/resend/" in notice.body
+
+
+def test_an_anonymised_account_gets_no_notice(client):
+    UserFactory(email="gone@example.com", is_active=False, deleted_at=timezone.now())
+    response = sign_up(client, "gone@example.com")
+    assert response["Location"] == reverse("signup-done")
+    assert mail.outbox == []
+
+
+def test_the_owner_notice_with_the_mail_server_down_is_still_the_same_answer(client, settings):
+    UserFactory(email="taken@example.com")
+    settings.EMAIL_BACKEND = "tests.smsbox.test_signup.RefusingBackend"
+    response = sign_up(client, "taken@example.com")
+    assert response.status_code == 302 and response["Location"] == reverse("signup-done")
+
+
+def test_sign_up_refuses_a_weak_password(client):
     weak = client.post(
         reverse("signup"), {"email": "x@example.com", "password1": "123", "password2": "123"}
     )
