@@ -86,15 +86,18 @@ def wallet_refund(
     amount: Decimal,
     reference: Reference,
     idempotency_key: str | None = None,
+    actor: User | None = None,
     memo: str = "",
 ) -> LedgerEntry:
-    """Give back (part of) what was charged for ``reference``; never more than was charged."""
+    """Give back (part of) what was charged for ``reference``; never more than was charged.
+    ``actor`` is the operator who decided it, when one did."""
     return _move(
         wallet=wallet,
         kind=Kind.REFUND,
         amount=_positive(amount),
         idempotency_key=idempotency_key or reference.key(Kind.REFUND),
         reference=reference,
+        actor=actor,
         memo=memo,
     )
 

@@ -7,8 +7,9 @@ cancel racing an expiry or an arriving SMS refunds once or not at all. Lock orde
 the user row (purchases only), then the activation row, then the wallet row.
 
 Price rule of the purchase saga: the customer is charged the retail price of the cheapest offer
-that can serve the order when the order is placed (the quoted price). When the router fails over
-to a pricier offer, the quoted price is still what the customer pays; the upstream cost actually
+that can serve the order when the order is placed (the quoted price). The router then buys only
+offers whose retail price is at most that charge, so a failover never sells below cost: when
+every offer at that price fails, the order fails and is refunded. The upstream cost actually
 paid is recorded on the activation. One charge and at most one refund per activation, so the
 ledger stays exact.
 
@@ -58,6 +59,7 @@ logger = logging.getLogger(__name__)
 State = Activation.State
 REFERENCE_KIND = "activation"
 BATCH_MAX = 50
+DISPLAY_NUMBER_ATTEMPTS = 5
 
 
 def activation_reference(activation: Activation) -> Reference:
@@ -116,7 +118,7 @@ def activation_purchase(
     banned = list(NumberBan.objects.filter(user=user).values_list("phone", flat=True))
     if replaces is not None and replaces.phone:
         banned.append(replaces.phone)
-    return _buy(activation, max_price=max_price, exclude_phones=banned)
+    return _buy(activation, exclude_phones=banned)
 
 
 def _quoted_price(
@@ -155,7 +157,7 @@ def _open(
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
         spend_policy_check_locked(user=user, policy=policy, price=price)
-        activation = Activation.objects.create(
+        activation = _create_numbered(
             user=user,
             service=service,
             country=country,
@@ -165,8 +167,6 @@ def _open(
             created_at=now,
             expires_at=now + timedelta(seconds=settings.SMSBOX_ACTIVATION_TTL),
             idempotency_key=key,
-            display_number=_display_number(now),
-            binding_key=secrets.token_urlsafe(24),
             webhook_url=webhook_url,
             replaces=replaces,
         )
@@ -179,21 +179,42 @@ def _open(
     return activation
 
 
+def _create_numbered(**fields) -> Activation:
+    """Create the activation with a fresh random display number, drawing again (in a
+    savepoint) when the number is taken; any other conflict (an idempotency key) is raised."""
+    for attempt in range(DISPLAY_NUMBER_ATTEMPTS):
+        number = _display_number(fields["created_at"])
+        try:
+            with transaction.atomic():
+                return Activation.objects.create(
+                    display_number=number, binding_key=secrets.token_urlsafe(24), **fields
+                )
+        except IntegrityError:
+            taken = Activation.objects.filter(display_number=number).exists()
+            if not taken or attempt == DISPLAY_NUMBER_ATTEMPTS - 1:
+                raise
+            logger.info("display number %s taken, drawing another", number)
+    raise AssertionError("unreachable")
+
+
 def _display_number(now: datetime) -> str:
     """``A`` + date + 8 random digits: short enough to read out, never an integer id."""
-    return f"A{now:%y%m%d}{secrets.randbelow(10**8):08d}"
+    return f"A{now:%y%m%d}{_random_digits():08d}"
 
 
-def _buy(
-    activation: Activation, *, max_price: Decimal | None, exclude_phones: list[str]
-) -> Activation:
-    """Steps 2 and 3 of the saga."""
+def _random_digits() -> int:
+    return secrets.randbelow(10**8)
+
+
+def _buy(activation: Activation, *, exclude_phones: list[str]) -> Activation:
+    """Steps 2 and 3 of the saga. Only offers whose retail price is at most the charged price
+    are bought, so failing over never sells a pricier number at the cheaper charge."""
     try:
         routed = purchase_route(
             service=activation.service,
             country=activation.country,
             operator=activation.operator,
-            max_price=max_price,
+            max_price=activation.price,
             exclude_phones=exclude_phones,
         )
     except OutcomeUnknown as exc:
@@ -346,9 +367,10 @@ def _cancel_locked(locked: Activation, *, actor: User | None, memo: str) -> None
         raise CancelAfterSms(extra=_state_extra(locked))
     if locked.state != State.WAITING:
         raise BadStatus(extra=_state_extra(locked))
-    if actor is None or not actor.is_staff:
+    operator = actor if actor is not None and actor.is_staff else None
+    if operator is None:
         _check_not_early(locked)
-    _settle(locked, State.CANCELLED, refund=True, memo=memo)
+    _settle(locked, State.CANCELLED, refund=True, memo=memo, actor=operator)
     _close_upstream(locked, "cancel")
 
 
@@ -480,7 +502,13 @@ def activation_force_complete(*, activation: Activation, actor: User) -> Activat
         locked = _lock(activation)
         if locked.state not in Activation.LIVE_STATES:
             raise BadStatus(extra=_state_extra(locked))
-        _settle(locked, State.COMPLETED, refund=False, memo=f"Completed by operator {actor.pk}")
+        _settle(
+            locked,
+            State.COMPLETED,
+            refund=False,
+            memo=f"Completed by operator {actor.pk}",
+            actor=actor,
+        )
         _close_upstream(locked, "finish")
     return locked
 
@@ -490,7 +518,13 @@ def activation_cancel_refund(*, activation: Activation, actor: User) -> Activati
     with transaction.atomic():
         locked = _lock(activation)
         if locked.state in Activation.PENDING_STATES:
-            _settle(locked, State.FAILED, refund=True, memo=f"Refunded by operator {actor.pk}")
+            _settle(
+                locked,
+                State.FAILED,
+                refund=True,
+                memo=f"Refunded by operator {actor.pk}",
+                actor=actor,
+            )
             return locked
         _cancel_locked(locked, actor=actor, memo=f"Cancelled by operator {actor.pk}")
     return locked
@@ -563,23 +597,27 @@ def _check_not_early(locked: Activation) -> None:
         )
 
 
-def _settle(locked: Activation, state: str, *, refund: bool, memo: str) -> None:
-    """Move a locked activation to a final state, refunding its charge once when asked."""
+def _settle(
+    locked: Activation, state: str, *, refund: bool, memo: str, actor: User | None = None
+) -> None:
+    """Move a locked activation to a final state, refunding its charge once when asked;
+    ``actor`` is the operator who asked, recorded on the refund's ledger entry."""
     locked.state = state
     locked.settled_at = timezone.now()
     locked.memo = memo[:255]
     locked.save(update_fields=["state", "settled_at", "memo"])
     if refund:
-        _refund(locked, memo=memo)
+        _refund(locked, memo=memo, actor=actor)
 
 
-def _refund(locked: Activation, *, memo: str) -> LedgerEntry | None:
+def _refund(locked: Activation, *, memo: str, actor: User | None = None) -> LedgerEntry | None:
     if locked.price <= 0:
         return None
     return wallet_refund(
         wallet=wallet_get_or_create(user=locked.user),
         amount=locked.price,
         reference=activation_reference(locked),
+        actor=actor,
         memo=f"Activation {locked.display_number}: {memo}"[:255],
     )
 

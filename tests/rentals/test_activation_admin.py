@@ -76,7 +76,26 @@ def test_cancel_and_refund_runs_the_service_with_the_operator(operator_client, a
     assert activation.state == State.CANCELLED  # operators are not held by the early window
     assert str(operator_client.operator.pk) in activation.memo
     assert wallet_for_user(user=activation.user).balance == Decimal("10.00")
-    assert LedgerEntry.objects.filter(kind="refund").count() == 1
+    assert LedgerEntry.objects.get(kind="refund").actor == operator_client.operator
+
+
+def test_cancel_and_refund_of_a_pending_purchase_records_the_operator(operator_client, activation):
+    Activation.objects.filter(pk=activation.pk).update(state=State.UNKNOWN)
+    operator_client.post(
+        reverse(CHANGELIST),
+        {"action": "cancel_and_refund", "_selected_action": [activation.pk]},
+    )
+    activation.refresh_from_db()
+    assert activation.state == State.FAILED
+    assert LedgerEntry.objects.get(kind="refund").actor == operator_client.operator
+
+
+def test_a_customer_cancel_records_no_operator(activation):
+    from rentals.services import activation_cancel
+
+    age(activation, 200)
+    activation_cancel(activation=activation, actor=activation.user)
+    assert LedgerEntry.objects.get(kind="refund").actor is None
 
 
 def test_cancel_and_refund_is_refused_after_an_sms(operator_client, activation):

@@ -10,6 +10,7 @@ from providers.router import MaxPriceTooLow
 from rentals.errors import OrderAlreadyExists
 from rentals.models import Activation
 from rentals.services import activation_purchase, activation_purchase_batch, number_skip
+from rentals.services import activations as activations_module
 from rentals.status import handler_status, smspool_code
 from tests.rentals.conftest import make_simulator
 from wallets.errors import InsufficientFunds
@@ -127,20 +128,49 @@ def test_a_max_price_below_every_offer_is_wrong_max_price(customer, simulator, t
     assert not Activation.objects.exists()
 
 
-def test_failover_to_the_next_provider_keeps_the_quoted_price(customer, telegram, usa):
-    # given: the cheapest provider fails transiently, a pricier one sells
-    cheap = make_simulator("Cheap", cost="0.40", fail_transient=1.0)
-    dear = make_simulator("Dear", cost="0.70")
+def test_failover_to_the_next_provider_at_the_quoted_price(customer, telegram, usa):
+    # given: the first provider fails transiently, another one sells at the same price
+    first = make_simulator("First", cost="0.40", fail_transient=1.0)
+    second = make_simulator("Second", cost="0.40")
     # when
     activation = activation_purchase(user=customer, service=telegram, country=usa)
     # then
-    assert activation.provider == dear
-    assert (activation.price, activation.cost) == (Decimal("0.40"), Decimal("0.70"))
+    assert activation.provider == second
+    assert (activation.price, activation.cost) == (Decimal("0.40"), Decimal("0.40"))
     assert balance(customer) == Decimal("9.60")
     outcomes = list(
         PurchaseAttempt.objects.order_by("created_at").values_list("provider", "outcome")
     )
-    assert outcomes == [(cheap.pk, "transient"), (dear.pk, "bought")]
+    assert outcomes == [(first.pk, "transient"), (second.pk, "bought")]
+
+
+def test_failover_never_buys_an_offer_pricier_than_the_charge(customer, telegram, usa):
+    # given: the cheap offer has no numbers, a far pricier one has
+    make_simulator("Cheap", cost="0.10", fail_no_numbers=1.0)
+    dear = make_simulator("Dear", cost="5.00")
+    # when
+    with pytest.raises(NoNumbers):
+        activation_purchase(user=customer, service=telegram, country=usa)
+    # then: refunded, and nothing was bought at 5.00 for a 0.10 charge
+    activation = Activation.objects.get(user=customer)
+    assert (activation.state, activation.price) == (State.FAILED, Decimal("0.10"))
+    assert balance(customer) == Decimal("10.00")
+    assert not PurchaseAttempt.objects.filter(provider=dear).exists()
+
+
+def test_a_display_number_that_is_taken_is_drawn_again(customer, simulator, telegram, usa):
+    # given: the random source repeats itself once
+    draws = iter([42, 42, 43])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(activations_module, "_random_digits", lambda: next(draws))
+        first = activation_purchase(user=customer, service=telegram, country=usa)
+        # when
+        second = activation_purchase(user=customer, service=telegram, country=usa)
+    # then
+    assert first.display_number.endswith("00000042")
+    assert second.display_number.endswith("00000043")
+    assert second.state == State.WAITING
+    assert balance(customer) == Decimal("9.00")
 
 
 def test_a_banned_number_is_never_given_to_that_customer_again(customer, telegram, usa):

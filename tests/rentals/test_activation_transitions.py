@@ -294,6 +294,23 @@ def test_reuse_sells_the_same_number_again_as_a_new_activation(
     assert balance(customer) == Decimal("9.00")
 
 
+def test_reuse_draws_another_display_number_when_it_is_taken(
+    activation, customer, monkeypatch, eager_celery, django_capture_on_commit_callbacks
+):
+    from rentals.services import activations as activations_module
+
+    sms_arrives(activation, "code 123456")
+    with django_capture_on_commit_callbacks(execute=True):
+        activation_finish(activation=activation)
+    taken = int(activation.display_number[-8:])
+    draws = iter([taken, taken + 1])
+    monkeypatch.setattr(activations_module, "_random_digits", lambda: next(draws))
+    again = activation_reuse(activation=activation)
+    assert again.display_number.endswith(f"{taken + 1:08d}")
+    assert again.state == State.WAITING
+    assert balance(customer) == Decimal("9.00")
+
+
 def test_reuse_needs_a_completed_activation(activation):
     with pytest.raises(ReuseNotAvailable):
         activation_reuse(activation=activation)

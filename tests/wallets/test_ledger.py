@@ -96,6 +96,17 @@ def test_refund_gives_back_what_was_charged():
     assert balance(wallet) == Decimal("10.00")
 
 
+def test_a_refund_records_the_operator_who_decided_it():
+    wallet = funded("10.00")
+    wallet_charge(wallet=wallet, amount=Decimal("3.00"), reference=ORDER)
+    operator = StaffFactory()
+
+    entry = wallet_refund(wallet=wallet, amount=Decimal("3.00"), reference=ORDER, actor=operator)
+
+    entry.refresh_from_db()
+    assert entry.actor == operator
+
+
 def test_a_charge_beyond_the_balance_raises_and_writes_nothing():
     wallet = funded("1.00")
     entries_before = LedgerEntry.objects.count()
