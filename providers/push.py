@@ -7,7 +7,8 @@ or a form with the upstream's order id (``upstream_id``, or SMS-Activate's ``act
 ``text``, and optionally ``code``, ``sender``, ``phone``, ``message_id`` and ``received_at``
 (ISO 8601 or ``YYYY-MM-DD HH:MM:SS`` UTC). The SMS then takes the one path of every upstream
 SMS (``upstream_sms_dispatch``), deduplicated by message id against polling. Answers JSON:
-``{"status": "ok"}`` or ``{"status": "error", "code": …, "message": …}``.
+``{"status": "ok"}`` or ``{"status": "error", "code": …, "message": …}``. A value with a NUL
+character, or one the database cannot store, is refused with a 400.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from django.db import DataError
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -43,6 +45,16 @@ def provider_push(request: HttpRequest, provider_id: int) -> JsonResponse:
     data = _data(request)
     if data is None:
         return _error("INVALID_INPUT", "The body must be JSON or a form.", 400)
+    if any("\x00" in str(value) for value in data.values()):
+        return _error("INVALID_INPUT", "Values must not contain NUL characters.", 400)
+    try:
+        return _dispatch(provider, data)
+    except DataError:
+        logger.info("push to provider %s: a value the database refused", provider.pk)
+        return _error("INVALID_INPUT", "A value is too long or malformed.", 400)
+
+
+def _dispatch(provider: Provider, data: dict[str, Any]) -> JsonResponse:
     upstream_id = _first(data, "upstream_id", "activationId", "activation_id", "id")
     text = _first(data, "text", "sms", "message")
     if not upstream_id or not text:

@@ -100,6 +100,37 @@ def test_push_to_an_unknown_provider_is_a_404_and_get_is_refused(client, activat
     assert client.get(f"/providers/{activation.provider_id}/push").status_code == 405
 
 
+@pytest.mark.parametrize("field", ["upstream_id", "text", "message_id"])
+def test_a_push_with_a_nul_character_is_a_400(client, activation, field):
+    payload = body(activation)
+    payload[field] = payload[field] + "\u0000"
+    response = push(client, activation, payload)
+    assert response.status_code == 400
+    assert response.json()["code"] == "INVALID_INPUT"
+    assert not SmsMessage.objects.exists()
+
+
+def test_a_push_the_database_refuses_is_a_400(client, activation, monkeypatch):
+    from django.db import DataError
+
+    import providers.push
+
+    def refuse(**kwargs):
+        raise DataError("value out of range")
+
+    monkeypatch.setattr(providers.push, "upstream_sms_dispatch", refuse)
+    response = push(client, activation, body(activation))
+    assert response.status_code == 400
+    assert response.json()["code"] == "INVALID_INPUT"
+
+
+def test_a_push_to_an_enormous_provider_id_is_a_404(client, activation):
+    response = client.post(
+        "/providers/99999999999999999999999/push", "{}", content_type="application/json"
+    )
+    assert response.status_code == 404
+
+
 def test_a_message_pushed_and_polled_is_stored_once(client, activation, monkeypatch):
     push(client, activation, body(activation))
 
