@@ -5,6 +5,7 @@ a file-system Celery broker, a file cache and a generated secret key. ``DATABASE
 ``REDIS_URL`` switch to PostgreSQL and Redis. See the configuration table in README.md.
 """
 
+import re
 import secrets
 from decimal import Decimal
 from pathlib import Path
@@ -242,10 +243,25 @@ SMSBOX_ACTIVITY_WRITE_INTERVAL = env.int("SMSBOX_ACTIVITY_WRITE_INTERVAL", defau
 # Customer webhooks: refuse URLs that resolve to private, loopback, link-local, multicast,
 # reserved or unspecified addresses unless this is on (local development and tests only).
 SMSBOX_WEBHOOK_ALLOW_PRIVATE = env.bool("SMSBOX_WEBHOOK_ALLOW_PRIVATE", default=False)
+
+
 # Regexes that find the code in an SMS text, tried in order (first match wins); empty means the
-# built-in list in rentals/codes.py. Comma-separated, so a pattern cannot contain a comma: write
-# [0-9]{4}[0-9]?[0-9]?, not [0-9]{4,6}. A named group "code" (or group 1) marks the code.
-SMSBOX_CODE_PATTERNS = env.list("SMSBOX_CODE_PATTERNS", default=[])
+# built-in list in rentals/codes.py. Separated by ";;" (so a pattern may hold commas, as in
+# [0-9]{4,8}). A named group "code" (or group 1) marks the code. Checked at start-up.
+def _code_patterns() -> list[str]:
+    raw = env.str("SMSBOX_CODE_PATTERNS", default="")
+    patterns = [pattern.strip() for pattern in raw.split(";;") if pattern.strip()]
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ImproperlyConfigured(
+                f"SMSBOX_CODE_PATTERNS: the pattern {pattern!r} is invalid: {exc}"
+            ) from exc
+    return patterns
+
+
+SMSBOX_CODE_PATTERNS = _code_patterns()
 
 # --- Accounts and background work -------------------------------------------------------------
 # Session-authenticated dashboard use counts as activity (API use is recorded by the API-key
