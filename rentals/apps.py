@@ -6,7 +6,7 @@ class RentalsConfig(AppConfig):
 
     def ready(self) -> None:
         from providers.signals import upstream_sms_received
-        from rentals import selectors
+        from rentals import lifecycle, selectors  # noqa: F401  (lifecycle registers a handler)
         from rentals.rental_selectors import rental_deletion_guard, rentals_frozen_amount
         from rentals.services.intake import on_upstream_sms
         from smsbox.lifecycle import register_deletion_guard

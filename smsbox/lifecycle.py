@@ -6,13 +6,16 @@ through two registries, filled from their ``AppConfig.ready()``:
 - ``register_deletion_guard(fn)``: ``fn(user) -> str | None`` answers a reason to keep the
   account (e.g. "active rental") or None. Any reason keeps the account for now.
 - ``register_deletion_handler(fn)``: ``fn(user) -> None`` runs inside the deletion transaction,
-  with the user row locked, before personal data is removed (e.g. wallets forfeits the balance).
-  An exception rolls the whole deletion back.
+  with the user row locked, before the row is deleted or anonymised: wallets forfeits the
+  balance, apikeys revokes and deletes the keys, rentals deletes the webhook secret, deliveries,
+  bans, spend policy and SMS texts and clears the numbers and URLs of the orders it keeps. An
+  exception rolls the whole deletion back.
 
-Deleting an account removes the ``User`` row (its API keys cascade; the wallet and its ledger
-stay, unlinked and anonymous, so the books still balance). Where another app protects the row,
-the account is anonymised in place instead: e-mail, password, webhook URL cleared, deactivated,
-``deleted_at`` set.
+Deleting an account removes the ``User`` row (the wallet and its ledger stay, unlinked and
+anonymous, so the books still balance). Where history protects the row (a customer who ever
+bought an activation or a rental: the ledger refers to those), the account is anonymised in
+place instead: e-mail, password, webhook URL cleared, deactivated, ``deleted_at`` set. Either
+way the handlers have removed the personal data the other apps held.
 
 The sweeps are safe on several workers at once: each walks the candidates in primary-key
 batches and claims every row on its own (``SELECT … FOR UPDATE SKIP LOCKED`` for deletions, a
@@ -25,8 +28,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import ProtectedError, QuerySet, RestrictedError
+from django.db.models.deletion import Collector
 from django.utils import timezone
 
 from smsbox import selectors
@@ -76,8 +80,9 @@ def account_deletion_blockers(*, user: User) -> list[str]:
 @dataclass(frozen=True)
 class DeletionOutcome:
     user_id: int
-    deleted: bool
+    deleted: bool  # deleted or anonymised
     reason: str = ""  # why it was kept, when it was
+    anonymised: bool = False  # history protects the row: anonymised in place
 
 
 def account_delete(*, user_id: int, eligible: QuerySet[User] | None = None) -> DeletionOutcome:
@@ -97,17 +102,33 @@ def account_delete(*, user_id: int, eligible: QuerySet[User] | None = None) -> D
             return DeletionOutcome(user_id, False, "; ".join(blockers))
         for handler in _handlers:
             handler(user)
-        _remove(user)
-    logger.info("account %s deleted", user_id)
-    return DeletionOutcome(user_id, True)
+        anonymised = _remove(user)
+    logger.info("account %s %s", user_id, "anonymised" if anonymised else "deleted")
+    return DeletionOutcome(user_id, True, anonymised=anonymised)
 
 
-def _remove(user: User) -> None:
+def _remove(user: User) -> bool:
+    """Delete the row, or anonymise it where history protects it; answers "anonymised"."""
     try:
         with transaction.atomic():
             user.delete()
     except (ProtectedError, RestrictedError):
         _anonymise(user)
+        return True
+    return False
+
+
+def account_is_protected(*, user: User) -> bool:
+    """Whether rows of other apps protect ``user`` from deletion (so it would be anonymised).
+
+    Asks Django's deletion collector, the one ``user.delete()`` consults, without deleting.
+    """
+    collector = Collector(using=router.db_for_write(User, instance=user))
+    try:
+        collector.collect([user])
+    except (ProtectedError, RestrictedError):
+        return True
+    return False
 
 
 def _anonymise(user: User) -> None:
@@ -236,6 +257,8 @@ def _deletion_plan(why: str, users: QuerySet[User], size: int) -> Iterator[str]:
         blockers = account_deletion_blockers(user=user)
         if blockers:
             yield f"would keep {why} user {user.pk} <{user.email}>: {'; '.join(blockers)}"
+        elif account_is_protected(user=user):
+            yield f"would anonymise {why} user {user.pk} <{user.email}> (history refers to it)"
         else:
             yield f"would delete {why} user {user.pk} <{user.email}>"
 
@@ -250,6 +273,7 @@ __all__ = [
     "DeletionOutcome",
     "account_delete",
     "account_deletion_blockers",
+    "account_is_protected",
     "account_notify_inactive",
     "accounts_delete_inactive",
     "accounts_delete_unverified",
