@@ -246,3 +246,49 @@ def activations_by_terms(*, user: User, terms: list[str]) -> QuerySet[Activation
         | Q(display_number__in=[k.upper() for k in keys])
         | Q(phone__in=[p for p in phones if p])
     )
+
+
+def rental_get_by_binding_key(*, binding_key: str):
+    """The long-term rental of a public record link; ``NotFound`` otherwise."""
+    from rentals.models import Rental
+
+    found = (
+        Rental.objects.select_related("service", "country").filter(binding_key=binding_key).first()
+        if binding_key
+        else None
+    )
+    if found is None:
+        raise NotFound("No such record.")
+    return found
+
+
+def rentals_for_export(*, user: User, scope: str, terms: list[str] = ()) -> QuerySet:
+    """The customer's rentals a token export names: ``current`` (active), ``renewal`` (active
+    with auto-renew on), ``all``, or ``selected`` by display number."""
+    from rentals.models import Rental
+
+    rentals = Rental.objects.filter(user=user).exclude(phone="").order_by("-created_at", "-id")
+    if scope == "current":
+        return rentals.filter(state=Rental.State.ACTIVE)
+    if scope == "renewal":
+        return rentals.filter(state=Rental.State.ACTIVE, auto_renew=True)
+    if scope == "selected":  # by display number: a bare number selects activations
+        return rentals.filter(display_number__in=[str(t).upper() for t in terms])
+    return rentals
+
+
+def rentals_by_terms(*, user: User, terms: list[str]) -> QuerySet:
+    """The customer's rentals whose binding key, display number or phone is one of ``terms``."""
+    from rentals.models import Rental
+
+    keys = [t.strip() for t in terms if t and t.strip()]
+    phones = [p for p in ("".join(ch for ch in t if ch.isdigit()) for t in keys) if p]
+    return (
+        Rental.objects.filter(user=user)
+        .filter(
+            Q(binding_key__in=keys)
+            | Q(display_number__in=[k.upper() for k in keys])
+            | Q(phone__in=phones)
+        )
+        .order_by("-created_at", "-id")
+    )

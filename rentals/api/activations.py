@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from providers.selectors import country_resolve, service_resolve
 from rentals import selectors, services
-from rentals.models import Activation, SmsMessage
+from rentals.models import Activation, Rental, SmsMessage
 from rentals.status import SMSPOOL_CODES, smspool_code, smspool_label
 from smsbox.api import MoneyField, error_responses
 from smsbox.errors import InvalidInput
@@ -34,9 +34,18 @@ ACTIONS = {
 }
 
 
-def record_url(activation: Activation) -> str:
-    """The public record link of an activation (no authentication: the key authorizes)."""
-    return f"{settings.SMSBOX_SITE_URL}/api/sms/record?key={activation.binding_key}"
+def record_url(order: Activation | Rental) -> str:
+    """The public record link of an activation or a rental (the binding key authorizes)."""
+    return f"{settings.SMSBOX_SITE_URL}/api/sms/record?key={order.binding_key}"
+
+
+# A long-term rental's state as an SMSPool code (1 pending … 8 activating): active is pending.
+RENTAL_SMSPOOL_CODES = {"processing": 7, "active": 1, "expired": 2, "finished": 3,
+                        "cancelled": 5, "revoked": 6, "failed": 6}  # fmt: skip
+
+
+def rental_latest_message(rental: Rental) -> SmsMessage | None:
+    return rental.messages.order_by("-received_at", "-id").first()
 
 
 def activation_data(activation: Activation, *, now: datetime | None = None) -> dict[str, Any]:
@@ -575,21 +584,22 @@ class TokenExportApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         body = ExportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        activations = self._scope(request, body.validated_data)
+        scope, terms = body.validated_data["scope"], [str(t) for t in body.validated_data["ids"]]
+        activations = self._activations(request, scope, terms)
+        rentals = selectors.rentals_for_export(user=request.user, scope=scope, terms=terms)
         lines = [f"{a.phone}----{record_url(a)}" for a in activations if a.phone]
+        lines += [f"{r.phone}----{record_url(r)}" for r in rentals]
         return Response({"count": len(lines), "lines": lines, "text": "\n".join(lines)})
 
-    def _scope(self, request: Request, data: dict):
-        scope = data["scope"]
+    def _activations(self, request: Request, scope: str, terms: list[str]):
         if scope == "renewal":
-            return []  # activations never renew; long-term rentals do
+            return []  # activations never renew; long-term rentals with auto-renew do
         if scope == "current":
             return selectors.activations_for_user(
                 user=request.user, state=list(Activation.LIVE_STATES)
             )
         if scope == "all":
             return selectors.activations_for_user(user=request.user)
-        terms = [str(t) for t in data["ids"]]
         ids = [int(t) for t in terms if t.isdigit() and len(t) < 19]
         found = selectors.activations_for_user(user=request.user)
         return found.filter(pk__in=ids) | found.filter(
@@ -629,20 +639,31 @@ class TokenQueryApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         body = QuerySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        found = selectors.activations_by_terms(
-            user=request.user, terms=body.validated_data["terms"]
-        )
-        return Response(
-            [
+        terms = body.validated_data["terms"]
+        found = selectors.activations_by_terms(user=request.user, terms=terms)
+        items = [
+            {
+                "phone": a.phone or None,
+                "apiBindingKey": a.binding_key,
+                "displayNumber": a.display_number,
+                "latestCode": a.code or None,
+                "status": smspool_code(a),
+                "statusLabel": smspool_label(a),
+                "recordUrl": record_url(a),
+            }
+            for a in found[:500]
+        ]
+        for rental in selectors.rentals_by_terms(user=request.user, terms=terms)[:500]:
+            latest = rental_latest_message(rental)
+            items.append(
                 {
-                    "phone": a.phone or None,
-                    "apiBindingKey": a.binding_key,
-                    "displayNumber": a.display_number,
-                    "latestCode": a.code or None,
-                    "status": smspool_code(a),
-                    "statusLabel": smspool_label(a),
-                    "recordUrl": record_url(a),
+                    "phone": rental.phone or None,
+                    "apiBindingKey": rental.binding_key,
+                    "displayNumber": rental.display_number,
+                    "latestCode": (latest.code or None) if latest else None,
+                    "status": RENTAL_SMSPOOL_CODES.get(rental.state, 1),
+                    "statusLabel": rental.state,
+                    "recordUrl": record_url(rental),
                 }
-                for a in found[:500]
-            ]
-        )
+            )
+        return Response(items)

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from rentals import selectors
-from rentals.api.activations import MessageSerializer, message_data
+from rentals.api.activations import RENTAL_SMSPOOL_CODES, MessageSerializer, message_data
 from rentals.status import smspool_code, smspool_label
 from smsbox.api import error_responses
 from smsbox.errors import NotFound
@@ -39,7 +39,7 @@ class RecordApi(GenericAPIView):
 
     @extend_schema(
         tags=["record link"],
-        summary="Public record of one activation by its binding key (no authentication)",
+        summary="Public record of an activation or a rental by its binding key (no auth)",
         auth=[],
         parameters=[
             OpenApiParameter("key", str, required=True, description="The apiBindingKey."),
@@ -78,26 +78,49 @@ class RecordApi(GenericAPIView):
     )
     def get(self, request: Request) -> Response | HttpResponse:
         text = request.query_params.get("format", "").strip().lower() == "txt"
-        key = request.query_params.get("key", "").strip()
+        key = request.query_params.get("key", "").strip()[:64]
         try:
-            activation = selectors.activation_get_by_binding_key(binding_key=key[:64])
+            record = _activation_record(key)
         except NotFound:
-            if text:
-                return HttpResponse("NO|", content_type="text/plain", status=404)
-            raise
-        code = activation.code if activation.state not in activation.REFUNDED_STATES else ""
+            try:
+                record = _rental_record(key)
+            except NotFound:
+                if text:
+                    return HttpResponse("NO|", content_type="text/plain", status=404)
+                raise
         if text:
+            code = record["latestCode"]
             return HttpResponse(f"YES|{code}" if code else "NO|", content_type="text/plain")
-        messages = selectors.messages_for_activation(activation=activation)
-        return Response(
-            {
-                "state": activation.state,
-                "status": smspool_code(activation),
-                "statusLabel": smspool_label(activation),
-                "phone": activation.phone or None,
-                "service": activation.service.code,
-                "latestCode": code or None,
-                "expiresAt": activation.expires_at,
-                "messages": [message_data(m) for m in messages],
-            }
-        )
+        return Response(record)
+
+
+def _activation_record(key: str) -> dict:
+    activation = selectors.activation_get_by_binding_key(binding_key=key)
+    code = activation.code if activation.state not in activation.REFUNDED_STATES else ""
+    messages = selectors.messages_for_activation(activation=activation)
+    return {
+        "state": activation.state,
+        "status": smspool_code(activation),
+        "statusLabel": smspool_label(activation),
+        "phone": activation.phone or None,
+        "service": activation.service.code,
+        "latestCode": code or None,
+        "expiresAt": activation.expires_at,
+        "messages": [message_data(m) for m in messages],
+    }
+
+
+def _rental_record(key: str) -> dict:
+    rental = selectors.rental_get_by_binding_key(binding_key=key)
+    messages = list(rental.messages.order_by("received_at", "id"))
+    latest = messages[-1].code if messages else ""
+    return {
+        "state": rental.state,
+        "status": RENTAL_SMSPOOL_CODES.get(rental.state, 1),
+        "statusLabel": rental.state,
+        "phone": rental.phone or None,
+        "service": rental.service.code if rental.service_id else "full",
+        "latestCode": latest or None,
+        "expiresAt": rental.expires_at,
+        "messages": [message_data(m) for m in messages],
+    }

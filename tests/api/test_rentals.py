@@ -156,3 +156,54 @@ def test_another_customers_rental_is_not_found(client, funded):
         )
     assert stranger.get("/api/v1/rentals/").json()["count"] == 0
     assert Rental.objects.get(pk=rental["id"]).state == "active"
+
+
+def test_rentals_in_token_export_query_and_the_record_link(client, funded):
+    from django.test import Client
+
+    renewing = rent(client)
+    plain = rent(client, autoRenew=False)
+    rental_receive_sms(
+        rental=Rental.objects.get(pk=plain["id"]), text="Your code is 424242", sender="Bank"
+    )
+    renewal = client.post("/api/v1/tokens/export/", {"scope": "renewal"}, format="json").json()
+    assert renewal["count"] == 1 and renewal["lines"][0].startswith(renewing["phone"] + "----")
+    everything = client.post("/api/v1/tokens/export/", {"scope": "all"}, format="json").json()
+    assert everything["count"] == 2
+    selected = client.post(
+        "/api/v1/tokens/export/",
+        {"scope": "selected", "ids": [plain["displayNumber"]]},
+        format="json",
+    ).json()
+    assert selected["count"] == 1
+    record_url = selected["lines"][0].split("----")[1]
+    assert record_url.endswith(f"key={plain['apiBindingKey']}")
+    found = client.post("/api/v1/tokens/query/", {"terms": [plain["phone"]]}, format="json").json()
+    assert [(f["displayNumber"], f["latestCode"]) for f in found] == [
+        (plain["displayNumber"], "424242")
+    ]
+    record = Client().get("/api/sms/record", {"key": plain["apiBindingKey"]}).json()
+    assert record["state"] == "active" and record["latestCode"] == "424242"
+    assert [m["text"] for m in record["messages"]] == ["Your code is 424242"]
+    text = Client().get("/api/sms/record", {"key": plain["apiBindingKey"], "format": "txt"})
+    assert text.content == b"YES|424242"
+    waiting = Client().get("/api/sms/record", {"key": renewing["apiBindingKey"], "format": "txt"})
+    assert waiting.content == b"NO|"
+    stranger = APIClient()
+    stranger.credentials(HTTP_X_API_KEY=ApiKeyFactory().raw_key)
+    assert (
+        stranger.post(
+            "/api/v1/tokens/query/",
+            {"terms": [plain["phone"], plain["apiBindingKey"]]},
+            format="json",
+        ).json()
+        == []
+    )
+    assert (
+        stranger.post(
+            "/api/v1/tokens/export/",
+            {"scope": "selected", "ids": [plain["displayNumber"]]},
+            format="json",
+        ).json()["count"]
+        == 0
+    )
