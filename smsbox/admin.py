@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from smsbox.lifecycle import account_delete
 from smsbox.models import JobRun, User
 from smsbox.selectors import job_runs_latest
 
@@ -47,6 +50,23 @@ class UserAdmin(DjangoUserAdmin):
     ]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+    actions = ["delete_accounts"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        """Accounts are deleted only through the lifecycle (balance forfeited, data removed)."""
+        return False
+
+    @admin.action(
+        description="Delete the selected accounts (forfeit the balance, remove personal data)",
+        permissions=["change"],
+    )
+    def delete_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user_id, email in queryset.values_list("pk", "email"):
+            outcome = account_delete(user_id=user_id)
+            if outcome.deleted:
+                self.message_user(request, f"{email}: deleted")
+            else:
+                self.message_user(request, f"{email}: kept ({outcome.reason})", messages.WARNING)
 
 
 @admin.register(JobRun)

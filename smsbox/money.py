@@ -6,6 +6,7 @@ MONEY_MAX_DIGITS = 14
 MONEY_DECIMAL_PLACES = 4
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
+LARGEST = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES)
 
 
 def money_field_kwargs() -> dict[str, int]:
@@ -32,6 +33,8 @@ def parse_money(raw: object) -> Decimal:
         raise ValueError(f"{raw!r} is not an amount.") from exc
     if not amount.is_finite():
         raise ValueError(f"{raw!r} is not an amount.")
-    if amount != amount.quantize(Decimal(1).scaleb(-MONEY_DECIMAL_PLACES)):
+    if abs(amount) >= LARGEST:
+        raise ValueError(f"{raw!r} is too large: amounts stay below {LARGEST}.")
+    if amount.normalize().as_tuple().exponent < -MONEY_DECIMAL_PLACES:
         raise ValueError(f"{raw!r} has more than {MONEY_DECIMAL_PLACES} decimal places.")
     return amount

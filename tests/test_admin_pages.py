@@ -2,6 +2,7 @@
 the services with the operator as actor."""
 
 import io
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -101,6 +102,7 @@ def test_adjust_balance_writes_an_entry_with_the_operator_as_actor(client):
             "apply": "1",
             "amount": "7.50",
             "reason": "goodwill credit",
+            "token": str(uuid.uuid4()),
         },
     )
 
@@ -122,6 +124,7 @@ def test_adjust_balance_refuses_a_debit_beyond_the_balance(client):
             "apply": "1",
             "amount": "-1",
             "reason": "correction",
+            "token": str(uuid.uuid4()),
         },
         follow=True,
     )
@@ -155,3 +158,46 @@ def test_customers_cannot_open_the_admin(client):
     response = client.get(reverse("admin:index"))
 
     assert response.status_code == 302
+
+
+def test_submitting_the_adjustment_form_twice_moves_the_money_once(client):
+    client.force_login(StaffFactory())
+    customer = UserFactory()
+    url = admin_url(User, "changelist")
+    form = client.post(url, {"action": "adjust_balance", "_selected_action": [customer.pk]})
+    token = form.context["form"]["token"].value()
+    submit = {
+        "action": "adjust_balance",
+        "_selected_action": [customer.pk],
+        "apply": "1",
+        "amount": "3.00",
+        "reason": "goodwill",
+        "token": token,
+    }
+
+    client.post(url, submit)
+    client.post(url, submit)
+
+    assert LedgerEntry.objects.filter(wallet__user=customer).count() == 1
+    assert customer.wallet.entries.get().amount == Decimal("3.00")
+
+
+def test_operators_delete_accounts_only_through_the_lifecycle(operator_client):
+    customer = UserFactory()
+    wallet_deposit(
+        wallet=wallet_get_or_create(user=customer), amount=Decimal("4.00"), idempotency_key="p9"
+    )
+    wallet = customer.wallet
+
+    delete_page = operator_client.get(admin_url(User, "delete", customer.pk))
+    operator_client.post(
+        admin_url(User, "changelist"),
+        {"action": "delete_accounts", "_selected_action": [customer.pk]},
+    )
+
+    assert delete_page.status_code == 403
+    assert not User.objects.filter(pk=customer.pk).exists()
+    wallet.refresh_from_db()
+    assert wallet.balance == Decimal("0")
+    assert wallet.entries.filter(kind="forfeit", amount=Decimal("-4.00")).exists()
+    call_command("check_ledger", stdout=io.StringIO())

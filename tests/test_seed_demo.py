@@ -77,6 +77,10 @@ def test_the_operator_password_comes_from_the_environment(settings, client):
     ("options", "message"),
     [
         ({"balance": "lots"}, "--balance"),
+        ({"balance": "1e30"}, "--balance"),
+        ({"balance": "-5"}, "positive"),
+        ({"email": ""}, "--email"),
+        ({"email": "not an email"}, "--email"),
         ({"api_key": "short"}, "32"),
     ],
 )

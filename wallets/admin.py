@@ -1,3 +1,4 @@
+import uuid
 from decimal import Decimal
 
 from django import forms
@@ -101,6 +102,8 @@ class AdjustBalanceForm(forms.Form):
         help_text="Positive to credit, negative to debit.",
     )
     reason = forms.CharField(max_length=255, help_text="Shown in the ledger as the memo.")
+    # One token per rendered form: submitting it twice moves the money once.
+    token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
     def clean_amount(self) -> Decimal:
         amount = self.cleaned_data["amount"]
@@ -112,7 +115,7 @@ class AdjustBalanceForm(forms.Form):
 class WalletUserAdmin(UserAdmin):
     """Users with their wallet summary, latest ledger entries and the adjust-balance action."""
 
-    actions = ["adjust_balance"]
+    actions = [*UserAdmin.actions, "adjust_balance"]
     readonly_fields = [*UserAdmin.readonly_fields, "wallet_summary", "latest_entries"]
     fieldsets = [*UserAdmin.fieldsets, ("Wallet", {"fields": ["wallet_summary", "latest_entries"]})]
 
@@ -152,6 +155,7 @@ class WalletUserAdmin(UserAdmin):
                     amount=data["amount"],
                     actor=request.user,
                     reason=data["reason"],
+                    idempotency_key=f"{data['token']}:{user.pk}",
                 )
             except ApplicationError as error:
                 self.message_user(request, f"{user}: {error.message}", messages.ERROR)

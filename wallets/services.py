@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
 from smsbox.models import User
-from smsbox.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO
+from smsbox.money import LARGEST, MONEY_DECIMAL_PLACES, ZERO
 from wallets.errors import (
     IdempotencyKeyReused,
     InsufficientFunds,
@@ -19,7 +19,6 @@ from wallets.errors import (
 from wallets.models import LedgerEntry, Wallet
 
 Kind = LedgerEntry.Kind
-_LARGEST = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES)
 
 
 @dataclass(frozen=True)
@@ -239,6 +238,6 @@ def _signed(amount: Decimal) -> Decimal:
         raise InvalidAmount("Amounts are Decimals.")
     if amount == ZERO:
         raise InvalidAmount("The amount must not be zero.")
-    if amount.as_tuple().exponent < -MONEY_DECIMAL_PLACES or abs(amount) >= _LARGEST:
-        raise InvalidAmount(f"At most {MONEY_DECIMAL_PLACES} decimal places and below {_LARGEST}.")
+    if abs(amount) >= LARGEST or amount.normalize().as_tuple().exponent < -MONEY_DECIMAL_PLACES:
+        raise InvalidAmount(f"At most {MONEY_DECIMAL_PLACES} decimal places and below {LARGEST}.")
     return amount

@@ -86,6 +86,56 @@ def test_each_movement_changes_the_balance_and_writes_one_entry(move, expected_b
     assert entry.balance_after == Decimal(expected_balance)
 
 
+def test_a_refund_changes_the_balance_and_writes_one_entry():
+    wallet = funded("10.00")
+    wallet_charge(wallet=wallet, amount=Decimal("3.00"), reference=ORDER)
+    entries_before = LedgerEntry.objects.count()
+
+    entry = wallet_refund(wallet=wallet, amount=Decimal("1.25"), reference=ORDER)
+
+    assert LedgerEntry.objects.count() == entries_before + 1
+    assert (entry.kind, entry.amount, entry.balance_after) == (
+        "refund",
+        Decimal("1.25"),
+        Decimal("8.25"),
+    )
+    assert balance(wallet) == Decimal("8.25")
+
+
+@pytest.mark.parametrize(
+    "move",
+    [
+        lambda w, actor: wallet_refund(wallet=w, amount=Decimal("1"), reference=ORDER),
+        lambda w, actor: wallet_adjust(
+            wallet=w, amount=Decimal("2"), actor=actor, reason="fix", idempotency_key="ticket-7"
+        ),
+        lambda w, actor: wallet_forfeit(wallet=w, reference=Reference("account_deletion", 3)),
+    ],
+    ids=["refund", "adjust", "forfeit"],
+)
+def test_replaying_refund_adjust_and_forfeit_is_a_no_op(move):
+    wallet = funded("10.00")
+    wallet_charge(wallet=wallet, amount=Decimal("4.00"), reference=ORDER)
+    actor = StaffFactory()
+
+    first = move(wallet, actor)
+    after_first = balance(wallet)
+    second = move(wallet, actor)
+
+    assert second.pk == first.pk
+    assert balance(wallet) == after_first
+    assert wallet.entries.filter(kind=first.kind).count() == 1
+
+
+def test_a_deposit_key_taken_by_another_wallet_is_refused():
+    first, second = funded("1.00"), funded("1.00")
+    wallet_deposit(wallet=first, amount=Decimal("5"), idempotency_key="processor-tx-9")
+
+    with pytest.raises(IdempotencyKeyReused):
+        wallet_deposit(wallet=second, amount=Decimal("5"), idempotency_key="processor-tx-9")
+    assert balance(second) == Decimal("1.00")
+
+
 def test_refund_gives_back_what_was_charged():
     wallet = funded("10.00")
     wallet_charge(wallet=wallet, amount=Decimal("3.00"), reference=ORDER)

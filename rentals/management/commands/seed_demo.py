@@ -4,7 +4,9 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.validators import validate_email
 from django.db import transaction
 
 from apikeys.services import api_key_create, api_key_ensure
@@ -46,13 +48,18 @@ class Command(BaseCommand):
             balance = parse_money(options["balance"])
         except ValueError as error:
             raise CommandError(f"--balance: {error}") from error
+        email = options["email"].strip().lower()
+        try:
+            validate_email(email)
+        except ValidationError as error:
+            raise CommandError(f"--email: {email!r} is not an e-mail address.") from error
         sms_delay = _sms_delay(options["sms_delay"])
         try:
             with transaction.atomic():
                 self._catalog()
                 self._simulator(sms_delay)
                 self._operator()
-                customer = self._customer(options["email"].strip().lower())
+                customer = self._customer(email)
                 self._deposit(customer, balance)
                 self._api_key(customer, options["api_key"].strip())
         except ApplicationError as error:
