@@ -89,7 +89,11 @@ def account_delete(*, user_id: int, eligible: QuerySet[User] | None = None) -> D
     """Delete the account ``user_id`` if it is (still) in ``eligible`` and no guard objects.
 
     The row is claimed with ``FOR UPDATE SKIP LOCKED``: when another worker holds it, this call
-    answers "kept, busy" and leaves it to that worker.
+    answers "kept, busy" and leaves it to that worker (an order being inserted for the user
+    holds a key-share lock on the row, so it counts as busy too). The guards are asked again
+    after the handlers, which lock what they change (wallets locks the wallet that a purchase
+    charges): a guard that objects then keeps the account, and what the handlers did is
+    rolled back.
     """
     candidates = eligible if eligible is not None else User.objects.all()
     with transaction.atomic():
@@ -100,11 +104,30 @@ def account_delete(*, user_id: int, eligible: QuerySet[User] | None = None) -> D
         blockers = account_deletion_blockers(user=user)
         if blockers:
             return DeletionOutcome(user_id, False, "; ".join(blockers))
-        for handler in _handlers:
-            handler(user)
-        anonymised = _remove(user)
+        try:
+            anonymised = _erase(user)
+        except _Kept as kept:
+            return DeletionOutcome(user_id, False, kept.reason)
     logger.info("account %s %s", user_id, "anonymised" if anonymised else "deleted")
     return DeletionOutcome(user_id, True, anonymised=anonymised)
+
+
+class _Kept(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _erase(user: User) -> bool:
+    """Run the handlers, then delete or anonymise the row, in one savepoint; answers
+    "anonymised". Raises ``_Kept`` (all rolled back) when a guard objects after the handlers."""
+    with transaction.atomic():
+        for handler in _handlers:
+            handler(user)
+        blockers = account_deletion_blockers(user=user)
+        if blockers:
+            raise _Kept("; ".join(blockers))
+        return _remove(user)
 
 
 def _remove(user: User) -> bool:

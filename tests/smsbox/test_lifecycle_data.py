@@ -43,7 +43,7 @@ from rentals.webhooks import webhook_secret_get_or_create
 from smsbox import lifecycle
 from smsbox.models import User
 from smsbox.services import user_record_activity
-from tests.factories import ApiKeyFactory, UserFactory
+from tests.factories import ActivationFactory, ApiKeyFactory, UserFactory
 from tests.rentals.conftest import make_simulator, sms_arrives
 from tests.rentals.rental_support import rent_simulator, sms_to, usa_plans
 from wallets.models import LedgerEntry, Wallet
@@ -315,6 +315,32 @@ def test_a_failing_handler_rolls_back_every_other_handler():
     assert api_key_authenticate(key.raw_key) is not None
     assert WebhookDelivery.objects.filter(user=alice).exists()
     assert Activation.objects.get(pk=activation.pk).phone == activation.phone
+
+
+def test_an_order_that_appears_during_the_deletion_keeps_the_account():
+    open_shop()
+    alice = customer("alice@example.com")
+    finished_activation(alice)
+    key = ApiKeyFactory(user=alice)
+    balance = wallet_get_or_create(user=alice).balance
+
+    def purchase_meanwhile(user: User) -> None:
+        # As if a purchase had committed while the handlers waited for their locks.
+        ActivationFactory(user=user, state=Activation.State.PROCESSING, phone="")
+
+    lifecycle.register_deletion_handler(purchase_meanwhile)
+    try:
+        with at(DELETION_DAY):
+            outcome = lifecycle.account_delete(user_id=alice.pk)
+    finally:
+        lifecycle.unregister_deletion_handler(purchase_meanwhile)
+
+    assert (outcome.deleted, outcome.reason) == (False, "open activation")
+    assert User.objects.get(pk=alice.pk).deleted_at is None
+    assert wallet_get_or_create(user=alice).balance == balance
+    assert api_key_authenticate(key.raw_key) is not None
+    assert WebhookDelivery.objects.filter(user=alice).exists()
+    assert not Activation.objects.filter(user=alice, state="processing").exists()
 
 
 # --- Dry run ----------------------------------------------------------------------------------
