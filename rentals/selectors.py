@@ -55,6 +55,16 @@ def activation_status_for_user(*, user: User, activation_id: int) -> Activation:
     otherwise."""
     from rentals.errors import NoActivation
 
+    if connection.vendor != "postgresql":  # plain SQL skips the converters SQLite needs
+        found = (
+            Activation.objects.filter(pk=activation_id, user=user)
+            .order_by()
+            .only("id", "user_id", "state", "code", "ready", "sms_received_at")
+            .first()
+        )
+        if found is None:
+            raise NoActivation()
+        return found
     table = Activation._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -90,6 +100,8 @@ def activation_detail_for_user(*, user: User, ident: int | str) -> Activation:
     from providers.models import Country, Service
     from rentals.errors import NoActivation
 
+    if connection.vendor != "postgresql":  # plain SQL skips the converters SQLite needs
+        return activation_get_for_user(user=user, ident=ident)
     ident = str(ident).strip()
     if ident.isdigit() and len(ident) < 19:
         where, value = "a.id = %s", int(ident)
