@@ -309,3 +309,17 @@ def test_token_query_by_key_or_number(client, funded):
     assert_error(
         client.post("/api/v1/tokens/query/", {"terms": []}, format="json"), 400, "INVALID_INPUT"
     )
+
+
+def test_detail_and_status_without_postgresql_take_the_orm_path(client, funded, monkeypatch):
+    from django.db import connection
+
+    from rentals.selectors import activation_status_for_user
+
+    bought = buy(client)
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    assert client.get(f"/api/v1/activations/{bought['id']}/").json()["price"] == "0.50"
+    status = activation_status_for_user(
+        user=Activation.objects.get(pk=bought["id"]).user, activation_id=bought["id"]
+    )
+    assert status.state == "waiting"
