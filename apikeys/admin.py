@@ -80,3 +80,24 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(ApiKeyEvent)
+class ApiKeyEventAdmin(admin.ModelAdmin):
+    """The audit trail of every key, searchable by customer: read-only."""
+
+    list_display = ["created_at", "user", "api_key", "action", "actor"]
+    list_filter = ["action", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["user__email", "api_key__prefix", "api_key__name", "actor__email"]
+    list_select_related = ["user", "api_key", "actor"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["api_key", "user", "action", "actor", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

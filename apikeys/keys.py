@@ -1,7 +1,7 @@
 """The API key format: pure functions, no database.
 
 A generated key is 40 letters and digits: an 8-character public prefix and a 32-character
-random secret (about 238 bits from ``secrets``). An operator may install a chosen key of 32 to
+random secret (about 190 bits from ``secrets``). An operator may install a chosen key of 32 to
 128 letters and digits. The prefix of any key is its first 8 characters; the database keeps
 the prefix and the SHA-256 hex digest of the whole key, never the key itself.
 """

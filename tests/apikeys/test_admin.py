@@ -1,4 +1,5 @@
 import pytest
+from django.urls import reverse
 
 from apikeys.models import ApiKey, ApiKeyEvent
 from apikeys.services import api_key_revoke
@@ -114,3 +115,18 @@ def test_a_customer_cannot_reach_the_admin(client):
     response = client.get(CHANGELIST)
 
     assert response.status_code == 302
+
+
+def test_the_key_audit_trail_is_searchable_by_customer(client):
+    operator = StaffFactory()
+    client.force_login(operator)
+    mine, other = ApiKeyFactory(), ApiKeyFactory()
+
+    response = client.get(reverse("admin:apikeys_apikeyevent_changelist"), {"q": mine.user.email})
+
+    assert response.status_code == 200
+    assert mine.user.email.encode() in response.content
+    assert other.user.email.encode() not in response.content
+    event = ApiKeyEvent.objects.filter(api_key=mine).first()
+    change = client.post(reverse("admin:apikeys_apikeyevent_change", args=[event.pk]), {})
+    assert change.status_code == 403
