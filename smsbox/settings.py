@@ -17,10 +17,23 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def env_bool(name: str, *, default: bool) -> bool:
+    """A boolean, parsed strictly: a typo such as ``ture`` stops the start-up."""
+    raw = env.str(name, default="").strip().lower()
+    if not raw:
+        return default
+    if raw not in _TRUE | _FALSE:
+        raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
+    return raw in _TRUE
+
+
 VAR_DIR = Path(env.str("SMSBOX_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env_bool("DEBUG", default=True)
 
 
 def _secret_key() -> str:
@@ -145,7 +158,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -242,7 +255,7 @@ SMSBOX_ACTIVITY_WRITE_INTERVAL = env.int("SMSBOX_ACTIVITY_WRITE_INTERVAL", defau
 
 # Customer webhooks: refuse URLs that resolve to private, loopback, link-local, multicast,
 # reserved or unspecified addresses unless this is on (local development and tests only).
-SMSBOX_WEBHOOK_ALLOW_PRIVATE = env.bool("SMSBOX_WEBHOOK_ALLOW_PRIVATE", default=False)
+SMSBOX_WEBHOOK_ALLOW_PRIVATE = env_bool("SMSBOX_WEBHOOK_ALLOW_PRIVATE", default=False)
 
 
 # Regexes that find the code in an SMS text, tried in order (first match wins); empty means the
@@ -290,7 +303,7 @@ SMSBOX_JOB_HISTORY_DAYS = env.int("SMSBOX_JOB_HISTORY_DAYS", default=30)
 
 # Every smsbox task is idempotent (it re-fetches and re-checks state), so a task is acknowledged
 # only once it has finished: a worker lost mid-task means a redelivery, not a lost job.
-CELERY_TASK_ACKS_LATE = env.bool("CELERY_TASK_ACKS_LATE", default=True)
+CELERY_TASK_ACKS_LATE = env_bool("CELERY_TASK_ACKS_LATE", default=True)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False

@@ -95,3 +95,18 @@ def test_with_debug_off_and_both_set_smsbox_starts(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["debug"] is False
+
+
+@pytest.mark.parametrize(("raw", "debug"), [("true", True), ("0", False), ("No", False)])
+def test_booleans_read_the_usual_spellings(tmp_path, raw, debug):
+    result = run_probe(tmp_path, DEBUG=raw, SECRET_KEY="x" * 50, ALLOWED_HOSTS="example.com")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["debug"] is debug
+
+
+def test_a_misspelt_boolean_stops_the_start_up(tmp_path):
+    result = run_probe(tmp_path, SMSBOX_WEBHOOK_ALLOW_PRIVATE="ture")
+
+    assert result.returncode != 0
+    assert "SMSBOX_WEBHOOK_ALLOW_PRIVATE must be true or false" in result.stderr
