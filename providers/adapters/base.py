@@ -127,6 +127,18 @@ class ActiveActivation:
 
 
 @dataclass(frozen=True)
+class ActiveRent:
+    """One rent the upstream still holds for us (to settle a rent call of unknown outcome).
+    What the protocol does not say is None."""
+
+    upstream_id: str
+    phone: str
+    service_code: str | None = None  # in our catalog's codes; "full" for any service
+    country_id: int | None = None  # SMS-Activate id
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class RentedNumber:
     upstream_id: str
     phone: str
@@ -227,6 +239,10 @@ class Adapter(ABC):
 
     @abstractmethod
     def rent_cancel(self, *, upstream_id: str) -> None: ...
+
+    def active_rents(self) -> list[ActiveRent]:
+        """The rents the upstream still holds for us; ``Unsupported`` where it cannot say."""
+        raise Unsupported("This upstream cannot list its rents.")
 
     # --- account -------------------------------------------------------------------------
     @abstractmethod

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from providers.adapters.base import (
     ActiveActivation,
+    ActiveRent,
     Adapter,
     BoughtNumber,
     NoNumbers,
@@ -327,6 +328,23 @@ class SimulatorAdapter(Adapter):
 
     def rent_cancel(self, *, upstream_id: str) -> None:
         self._transition(upstream_id, allowed={"waiting", "received"}, to="cancelled", kind="rent")
+
+    def active_rents(self) -> list[ActiveRent]:
+        from providers.models import SimulatedNumber
+
+        numbers = SimulatedNumber.objects.filter(
+            provider=self.provider, kind="rent", status__in=["waiting", "received"]
+        ).order_by("pk")
+        return [
+            ActiveRent(
+                upstream_id=str(n.pk),
+                phone=n.phone,
+                service_code=n.service_code,
+                country_id=n.country_id_sa,
+                started_at=n.created_at,
+            )
+            for n in numbers
+        ]
 
     # --- account -------------------------------------------------------------------------
     def balance(self) -> Decimal:

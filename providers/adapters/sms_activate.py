@@ -16,6 +16,7 @@ from typing import Any
 from providers.adapters import http
 from providers.adapters.base import (
     ActiveActivation,
+    ActiveRent,
     Adapter,
     BadCredentials,
     BoughtNumber,
@@ -282,6 +283,25 @@ class SmsActivateAdapter(Adapter):
 
     def rent_cancel(self, *, upstream_id: str) -> None:
         self._set_rent_status(upstream_id, status=2, done="ALREADY_CANCEL")
+
+    def active_rents(self) -> list[ActiveRent]:
+        """``getRentList``: the id and number of each rent (``NO_NUMBERS``: none)."""
+        try:
+            data = self._json("getRentList")
+        except NoNumbers:
+            return []
+        values = data.get("values") if isinstance(data, dict) else None
+        if isinstance(values, dict):
+            values = list(values.values())
+        if not isinstance(values, list):
+            raise http.malformed(False, str(data)[:200])
+        try:
+            return [
+                ActiveRent(upstream_id=str(int(item["id"])), phone=_phone(item["phone"]))
+                for item in values
+            ]
+        except (KeyError, TypeError, ValueError):
+            raise http.malformed(False, str(values)[:200]) from None
 
     def _set_rent_status(self, upstream_id: str, *, status: int, done: str) -> None:
         try:
