@@ -212,7 +212,3 @@ class RentalAdmin(admin.ModelAdmin):
         self._each(
             request, queryset, "revoked", lambda r: rental_revoke(rental=r, actor=request.user)
         )
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # The form is read-only; "change" is the permission the actions need.
-        return super().has_change_permission(request, obj)

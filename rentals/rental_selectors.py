@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from providers import breaker
@@ -242,10 +242,6 @@ def rental_messages_page(*, rental: Rental, page: int = 0, size: int = 10) -> Re
     )
 
 
-def rental_renewals(*, rental: Rental) -> QuerySet[RentalRenewal]:
-    return RentalRenewal.objects.filter(rental=rental).order_by("period")
-
-
 def rental_for_upstream(*, provider: Provider, upstream_id: str, phone: str = "") -> Rental | None:
     """The rental bought as ``upstream_id`` at ``provider`` (a different phone: not ours)."""
     rental = Rental.objects.filter(provider=provider, upstream_id=str(upstream_id)).first()
@@ -283,12 +279,20 @@ def rentals_expiry_due(*, now: datetime | None = None) -> QuerySet[Rental]:
     )
 
 
-def rentals_to_poll() -> QuerySet[Rental]:
+# A rental claimed by a polling worker is not polled again for this long: longer than any one
+# upstream call takes, shorter than the minute between two runs of the polling job.
+POLL_LEASE = timedelta(seconds=45)
+
+
+def rentals_to_poll(*, now: datetime | None = None) -> QuerySet[Rental]:
+    """Active rentals whose lease is free, the longest unpolled first (a fair share per run)."""
+    now = now or timezone.now()
     return (
         Rental.objects.filter(state=Rental.State.ACTIVE, provider__enabled=True)
+        .filter(Q(polled_at__isnull=True) | Q(polled_at__lte=now - POLL_LEASE))
         .exclude(upstream_id="")
         .select_related("provider")
-        .order_by("?")  # a fair share of every run when there are more than one run asks about
+        .order_by(F("polled_at").asc(nulls_first=True), "pk")
     )
 
 
@@ -298,11 +302,12 @@ def rental_has_open(*, user) -> bool:
 
 def rentals_frozen_amount(wallet) -> Decimal:
     """What the wallet owner's rentals may still get back: the paid periods of rentals that can
-    still be cancelled (processing, or active within the cancel window without an SMS)."""
+    still be cancelled or refunded (processing, unknown, or active within the cancel window
+    without an SMS)."""
     if wallet.user_id is None:
         return Decimal("0")
     window = timedelta(minutes=int(getattr(settings, "SMSBOX_RENTAL_CANCEL_MINUTES", 20)))
-    cancellable = Q(rental__state=Rental.State.PROCESSING) | Q(
+    cancellable = Q(rental__state__in=(Rental.State.PROCESSING, Rental.State.UNKNOWN)) | Q(
         rental__state=Rental.State.ACTIVE,
         rental__first_sms_at__isnull=True,
         rental__started_at__gte=timezone.now() - window,
@@ -369,7 +374,6 @@ __all__ = [
     "rental_price_list",
     "rental_providers",
     "rental_quote",
-    "rental_renewals",
     "rentals_expiry_due",
     "rentals_for_user",
     "rentals_frozen_amount",

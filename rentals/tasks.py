@@ -81,18 +81,23 @@ def rentals_renew() -> int:
     from rentals.services.rentals import rentals_renew_due
 
     with tracked_job("rentals.rentals_renew") as job:
-        job.rows += rentals_renew_due(limit=settings.SMSBOX_JOB_BATCH_SIZE * 10)
+        job.rows += rentals_renew_due(
+            limit=settings.SMSBOX_JOB_BATCH_SIZE * 10, on_failure=job.fail
+        )
     return job.rows
 
 
 @shared_task(name="rentals.tasks.rentals_expire", soft_time_limit=240, time_limit=270)
 def rentals_expire() -> int:
-    """Expire the rentals whose time is over; refund what a crashed worker left half done."""
+    """Expire the rentals whose time is over; settle purchases of unknown outcome against their
+    upstream and refund what a crashed worker left half done."""
     from rentals.services.rentals import rentals_expire_due, rentals_settle_stale
 
     with tracked_job("rentals.rentals_expire") as job:
-        job.rows += rentals_settle_stale()
-        job.rows += rentals_expire_due(limit=settings.SMSBOX_JOB_BATCH_SIZE * 10)
+        job.rows += rentals_settle_stale(limit=settings.SMSBOX_JOB_BATCH_SIZE, on_failure=job.fail)
+        job.rows += rentals_expire_due(
+            limit=settings.SMSBOX_JOB_BATCH_SIZE * 10, on_failure=job.fail
+        )
     return job.rows
 
 
@@ -102,7 +107,7 @@ def rentals_poll() -> int:
     from rentals.services.rentals import rentals_poll as poll
 
     with tracked_job("rentals.rentals_poll") as job:
-        job.rows += poll(limit=settings.SMSBOX_JOB_BATCH_SIZE)
+        job.rows += poll(limit=settings.SMSBOX_JOB_BATCH_SIZE, on_failure=job.fail)
     return job.rows
 
 

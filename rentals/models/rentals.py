@@ -3,7 +3,9 @@
 The life of a rental::
 
     processing ─upstream rented─▶ active ─expiry─▶ expired
-        └─no provider could rent → failed (refunded)
+        ├─no provider could rent → failed (refunded)
+        └─the rent call timed out → unknown ─expiry job─▶ active (it was rented)
+                                                    └─▶ failed (not rented; refunded)
     active ─cancel (first 20 min, no SMS)─▶ cancelled (refunded)
     active ─finish─▶ finished · ─operator revokes─▶ revoked (unused share refunded)
     active ─extend / auto-renew─▶ active (a later expiry; one ``RentalRenewal`` per period)
@@ -19,7 +21,8 @@ from smsbox.money import money_field_kwargs
 
 
 class Package(models.TextChoices):
-    """Named long-term durations (seed 004), counted in calendar months."""
+    """Named long-term durations (seed 004) of fixed lengths: 30, 90, 180 and 365 days
+    (``rental_selectors.PACKAGE_DAYS``), so our expiry and the upstream's always agree."""
 
     ONE_MONTH = "1m", "1 month"
     THREE_MONTHS = "3m", "3 months"
@@ -93,6 +96,7 @@ class Rental(models.Model):
 
     class State(models.TextChoices):
         PROCESSING = "processing", "Processing (renting upstream)"
+        UNKNOWN = "unknown", "Rent outcome unknown (settling against the upstream)"
         ACTIVE = "active", "Active"
         EXPIRED = "expired", "Expired"
         FINISHED = "finished", "Finished"
@@ -102,7 +106,7 @@ class Rental(models.Model):
 
     FINAL_STATES = (State.EXPIRED, State.FINISHED, State.CANCELLED, State.REVOKED, State.FAILED)
     # Not final: the account must not be deleted, the sweeps look at them.
-    OPEN_STATES = (State.PROCESSING, State.ACTIVE)
+    OPEN_STATES = (State.PROCESSING, State.UNKNOWN, State.ACTIVE)
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rentals"
@@ -154,6 +158,9 @@ class Rental(models.Model):
     binding_key = models.CharField(max_length=64, unique=True)
     webhook_url = models.URLField(max_length=500, blank=True, default="")
     memo = models.CharField(max_length=255, blank=True, default="")
+    polled_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a polling worker last claimed the rental."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -181,6 +188,7 @@ class Rental(models.Model):
             models.Index(fields=["user", "-created_at"], name="rental_user_recent_idx"),
             models.Index(fields=["state", "expires_at"], name="rental_state_expiry_idx"),
             models.Index(fields=["upstream_id"], name="rental_upstream_idx"),
+            models.Index(fields=["state", "polled_at"], name="rental_state_polled_idx"),
         ]
 
     def __str__(self) -> str:

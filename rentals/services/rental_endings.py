@@ -4,6 +4,7 @@ refunded) and expiry; our state changes first, the upstream is told after the co
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -136,12 +137,15 @@ def rental_unused_share(*, rental: Rental, now: datetime | None = None) -> Decim
     return min(to_cents(total), _done_charges(rental))
 
 
-def rental_expire(*, rental: Rental) -> bool:
+def rental_expire(*, rental: Rental, skip_locked: bool = False) -> bool:
     """Expire an active rental whose time is over; False when it is not (yet) to expire or an
-    extension is being made right now (the next sweep sees it again)."""
+    extension is being made right now (the next sweep sees it again). ``skip_locked``: False
+    at once when another transaction holds the rental (a sweep on another worker)."""
     with transaction.atomic():
-        locked = Rental.objects.select_for_update().get(pk=rental.pk)
-        if locked.state != State.ACTIVE or locked.expires_at > timezone.now():
+        locked = (
+            Rental.objects.select_for_update(skip_locked=skip_locked).filter(pk=rental.pk).first()
+        )
+        if locked is None or locked.state != State.ACTIVE or locked.expires_at > timezone.now():
             return False
         if RentalRenewal.objects.filter(rental=locked, state=RenewalState.PENDING).exists():
             return False
@@ -150,10 +154,23 @@ def rental_expire(*, rental: Rental) -> bool:
     return True
 
 
-def rentals_expire_due(*, now: datetime | None = None, limit: int = 1000) -> int:
+def rentals_expire_due(
+    *,
+    now: datetime | None = None,
+    limit: int = 1000,
+    on_failure: Callable[[object, BaseException], None] | None = None,
+) -> int:
+    """The expiry job: expire up to ``limit`` due rentals, skipping those another worker holds
+    (two workers share the work); answers how many expired. A rental that fails is reported to
+    ``on_failure(rental_id, exc)`` and the others go on."""
     expired = 0
     for rental in list(rentals_expiry_due(now=now)[:limit]):
-        expired += rental_expire(rental=rental)
+        try:
+            expired += rental_expire(rental=rental, skip_locked=True)
+        except Exception as exc:  # one broken rental must not stop the others
+            logger.exception("expiry of rental %s failed", rental.pk)
+            if on_failure is not None:
+                on_failure(rental.pk, exc)
     return expired
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from providers.adapters import (
@@ -19,6 +21,7 @@ from providers.services import upstream_sms_dispatch
 from rentals.codes import extract_code
 from rentals.models import Rental, SmsMessage, WebhookDelivery
 from rentals.rental_selectors import (
+    POLL_LEASE,
     rental_for_upstream,
     rentals_to_poll,
 )
@@ -117,12 +120,17 @@ def rental_on_upstream_sms(
 
 
 def rental_poll(*, rental: Rental) -> int:
-    """Ask the upstream for the rental's SMS and feed them into the one SMS path."""
+    """Ask the upstream for the rental's SMS and feed them into the one SMS path; an upstream
+    error is logged and answers 0."""
     try:
-        messages = adapter_for(rental.provider).rent_messages(upstream_id=rental.upstream_id)
+        return _poll(rental)
     except UpstreamError as exc:
         logger.info("poll of rental %s failed: %s", rental.pk, exc.message)
         return 0
+
+
+def _poll(rental: Rental) -> int:
+    messages = adapter_for(rental.provider).rent_messages(upstream_id=rental.upstream_id)
     for message in messages:
         upstream_sms_dispatch(
             provider=rental.provider,
@@ -137,10 +145,29 @@ def rental_poll(*, rental: Rental) -> int:
     return len(messages)
 
 
-def rentals_poll(*, limit: int = 500) -> int:
-    """The polling job: ask about every active rental (up to ``limit``); answers how many."""
+def rentals_poll(
+    *, limit: int = 500, on_failure: Callable[[object, BaseException], None] | None = None
+) -> int:
+    """The polling job: ask about up to ``limit`` active rentals, the longest unpolled first;
+    answers how many were asked. Each rental is claimed first (a conditional UPDATE of
+    ``polled_at`` while its lease is free), so two workers never poll one rental at once. A
+    rental whose poll fails is reported to ``on_failure(rental_id, exc)``."""
     asked = 0
-    for rental in rentals_to_poll()[:limit]:
-        rental_poll(rental=rental)
+    for rental in list(rentals_to_poll()[:limit]):
+        if not _claim(rental):
+            continue  # another worker polls it
+        try:
+            _poll(rental)
+        except Exception as exc:  # one broken rental must not stop the others
+            logger.info("poll of rental %s failed: %r", rental.pk, exc)
+            if on_failure is not None:
+                on_failure(rental.pk, exc)
         asked += 1
     return asked
+
+
+def _claim(rental: Rental) -> bool:
+    now = timezone.now()
+    free = Q(polled_at__isnull=True) | Q(polled_at__lte=now - POLL_LEASE)
+    claimed = Rental.objects.filter(free, pk=rental.pk, state=State.ACTIVE).update(polled_at=now)
+    return claimed == 1

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
+
 from rentals.models import Rental, RentalRenewal
+from smsbox.errors import ApplicationError
 from smsbox.money import ZERO
 from wallets.services import Reference, wallet_get_or_create, wallet_refund
 
@@ -32,4 +35,14 @@ def rental_refund(rental: Rental, amount: Decimal, *, key_suffix: str, memo: str
         reference=rental_reference(rental),
         idempotency_key=f"{rental_reference(rental).key('refund')}:{key_suffix}",
         memo=f"{memo}: {rental.display_number}",
+    )
+
+
+def period_fail(rental: Rental, renewal: RentalRenewal, error: ApplicationError) -> None:
+    """A period that was not made upstream: failed and its charge refunded (rows locked)."""
+    renewal.state, renewal.settled_at = RenewalState.FAILED, timezone.now()
+    renewal.error = error.message[:255]
+    renewal.save(update_fields=["state", "settled_at", "error"])
+    rental_refund(
+        rental, renewal.price, key_suffix=str(renewal.period), memo="Extension not made upstream"
     )

@@ -11,8 +11,11 @@ key ``<charge|renewal>:rental:<id>:<n>`` and recorded as one ``RentalRenewal`` r
 Purchase and extension are sagas like an activation's purchase: (1) one transaction charges and
 records the rental (or the period) as pending; (2) the upstream is called outside any
 transaction; (3) a second transaction records the number or the new expiry — or refunds when the
-upstream definitely failed. An extension whose upstream outcome is unknown is kept (the customer
-has the time they paid for; the period is marked for the operator).
+upstream definitely failed. A purchase whose rent call had an unknown outcome (a timeout) stays
+``unknown``, charged, until the expiry job settles it against the upstream
+(``rental_settle``): the number is given to the customer when it was rented, the price refunded
+when it was not. An extension whose upstream outcome is unknown is kept (the customer has the
+time they paid for; the period is marked for the operator).
 
 Cancel, finish, revoke and expiry change our state first and then tell the upstream after the
 commit (``rental_upstream_release``, retried by a task when the upstream is briefly down).
@@ -23,12 +26,12 @@ from __future__ import annotations
 import logging
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -75,7 +78,13 @@ from rentals.services.rental_inbox import (  # noqa: F401
     rental_receive_sms,
     rentals_poll,
 )
-from rentals.services.rental_money import rental_charge_key, rental_reference, rental_refund
+from rentals.services.rental_money import period_fail as _period_fail
+from rentals.services.rental_money import rental_charge_key, rental_reference
+from rentals.services.rental_settle import (  # noqa: F401
+    purchase_fail,
+    rental_settle_unknown,
+    rentals_settle_stale,
+)
 from smsbox.emails import email_send
 from smsbox.errors import InvalidInput
 from smsbox.models import User
@@ -105,8 +114,9 @@ def rental_purchase(
     operator: str = "",
 ) -> Rental:
     """Charge the quoted price and rent a number upstream; ``NoNumbers`` (refunded) when no
-    provider can, ``InsufficientFunds`` (nothing written) when the balance is too low. A repeated
-    ``idempotency_key`` answers the rental it made the first time."""
+    provider can, ``InsufficientFunds`` (nothing written) when the balance is too low. A rent
+    call of unknown outcome answers the rental in ``unknown`` (charged; settled by the expiry
+    job). A repeated ``idempotency_key`` answers the rental it made the first time."""
     if idempotency_key:
         existing = Rental.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -202,7 +212,8 @@ def _purchase_open(
 
 
 def _purchase_rent_upstream(rental: Rental) -> Rental:
-    """Saga steps 2 and 3: rent from the first provider that can, or fail and refund."""
+    """Saga steps 2 and 3: rent from the first provider that can, or fail and refund; a call of
+    unknown outcome leaves the rental ``unknown`` (never a second number rented blindly)."""
     duration = rental_duration_of(rental)
     last_error: UpstreamError | None = None
     for provider in rental_providers(country=rental.country, service=rental.service):
@@ -216,8 +227,7 @@ def _purchase_rent_upstream(rental: Rental) -> Rental:
         except OutcomeUnknown as exc:
             breaker.breaker_record_failure(provider.pk)
             logger.warning("rent at %s for rental %s: outcome unknown", provider, rental.pk)
-            last_error = exc
-            break  # it may have been rented there: never rent a second number blindly
+            return _purchase_mark_unknown(rental, provider, exc)
         except UpstreamError as exc:
             if not isinstance(exc, (NoNumbers, UpstreamRejected)):
                 breaker.breaker_record_failure(provider.pk)
@@ -259,45 +269,19 @@ def _purchase_activate(rental: Rental, provider: Provider, upstream_id: str, pho
     return rental
 
 
-def _purchase_fail(rental: Rental, error: UpstreamError | None, *, reason: str = "") -> None:
-    reason = (reason or (error.message if error else "no provider could rent a number"))[:255]
+def _purchase_mark_unknown(rental: Rental, provider: Provider, exc: OutcomeUnknown) -> Rental:
     with transaction.atomic():
-        rental = Rental.objects.select_for_update().get(pk=rental.pk)
-        if rental.state != State.PROCESSING:
-            return
-        rental.state, rental.settled_at, rental.memo = State.FAILED, timezone.now(), reason
-        rental.save(update_fields=["state", "settled_at", "memo"])
-        RentalRenewal.objects.filter(rental=rental, period=1).update(
-            state=RenewalState.FAILED, error=reason, settled_at=timezone.now()
-        )
-        rental_refund(rental, rental.price, key_suffix="1", memo="Rental not delivered")
+        locked = Rental.objects.select_for_update().get(pk=rental.pk)
+        if locked.state != State.PROCESSING:
+            return locked
+        locked.state, locked.provider = State.UNKNOWN, provider
+        locked.memo = f"Rent outcome unknown: {exc.message}"[:255]
+        locked.save(update_fields=["state", "provider", "memo"])
+    return locked
 
 
-def rentals_settle_stale(*, now: datetime | None = None) -> int:
-    """Settle what a crashed worker left half done: purchases still processing and periods still
-    pending after ``SMSBOX_PROCESSING_STALE_SECONDS`` are refunded (the upstream outcome cannot be
-    known without an id, so the customer gets the money back). Answers how many."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=int(getattr(settings, "SMSBOX_PROCESSING_STALE_SECONDS", 300)))
-    settled = 0
-    for rental in Rental.objects.filter(state=State.PROCESSING, created_at__lt=cutoff):
-        _purchase_fail(rental, None, reason="the purchase was interrupted")
-        settled += 1
-    stale = RentalRenewal.objects.filter(state=RenewalState.PENDING, created_at__lt=cutoff)
-    for renewal_id in stale.values_list("pk", flat=True):
-        settled += _period_fail_stale(renewal_id)
-    return settled
-
-
-def _period_fail_stale(renewal_id: int) -> bool:
-    with transaction.atomic():
-        renewal = RentalRenewal.objects.select_related("rental").get(pk=renewal_id)
-        rental = Rental.objects.select_for_update().get(pk=renewal.rental_id)
-        renewal = RentalRenewal.objects.select_for_update().get(pk=renewal_id)
-        if renewal.state != RenewalState.PENDING:
-            return False
-        _period_fail(rental, renewal, RentalBusy("The extension was interrupted."))
-    return True
+def _purchase_fail(rental: Rental, error: UpstreamError | None) -> None:
+    purchase_fail(rental, reason=error.message if error else "")
 
 
 # --- extension and auto-renewal ---------------------------------------------------------------
@@ -415,15 +399,6 @@ def _period_done(rental: Rental, renewal: RentalRenewal, duration: RentalDuratio
     renewal.save(update_fields=["state", "new_expires_at", "settled_at", "error"])
 
 
-def _period_fail(rental: Rental, renewal: RentalRenewal, error: UpstreamError | RentDie) -> None:
-    renewal.state, renewal.settled_at = RenewalState.FAILED, timezone.now()
-    renewal.error = error.message[:255]
-    renewal.save(update_fields=["state", "settled_at", "error"])
-    rental_refund(
-        rental, renewal.price, key_suffix=str(renewal.period), memo="Extension not made upstream"
-    )
-
-
 @dataclass(frozen=True)
 class RenewOutcome:
     """What one auto-renew attempt did: renewed, skipped, no_balance, failed."""
@@ -442,7 +417,9 @@ def rental_renew(*, rental_id: int) -> RenewOutcome:
     except InsufficientFunds:
         _renewal_notify(rental_id, reason="Your balance is too low for the renewal.")
         return RenewOutcome("no_balance", rental_id)
-    except (RentDie, RentalBusy, Rental.DoesNotExist):
+    except (RentDie, RentalBusy) as exc:
+        return RenewOutcome("skipped", rental_id, exc.code)
+    except Rental.DoesNotExist:
         return RenewOutcome("skipped", rental_id)
     except NoNumbers as exc:  # no plan any more
         _renewal_notify(rental_id, reason=exc.message)
@@ -458,9 +435,13 @@ def rental_renew(*, rental_id: int) -> RenewOutcome:
 
 
 def _renewal_open(rental_id: int) -> RentalRenewal | None:
+    """Open the next period of a due rental; None when it is not due or another worker holds
+    the rental right now (``SKIP LOCKED``: the workers share the run instead of waiting)."""
     now = timezone.now()
     with transaction.atomic():
-        rental = Rental.objects.select_for_update().get(pk=rental_id)
+        rental = Rental.objects.select_for_update(skip_locked=True).filter(pk=rental_id).first()
+        if rental is None:
+            return None
         due = rentals_renewal_due(now=now).filter(pk=rental_id).exists()
         if not due:
             return None
@@ -495,14 +476,23 @@ def _send_renewal_failed(*, to: str, context: dict) -> None:
     email_send(template="renewal_failed", to=to, context=context)
 
 
-def rentals_renew_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """The auto-renew job: try every due rental once; answers how many were renewed."""
+def rentals_renew_due(
+    *,
+    now: datetime | None = None,
+    limit: int = 500,
+    on_failure: Callable[[object, BaseException], None] | None = None,
+) -> int:
+    """The auto-renew job: try every due rental once (up to ``limit``), skipping those another
+    worker holds; answers how many were renewed. A rental that fails is reported to
+    ``on_failure(rental_id, exc)`` and retried next run; the others go on."""
     renewed = 0
     for rental_id in list(rentals_renewal_due(now=now).values_list("pk", flat=True)[:limit]):
         try:
             renewed += rental_renew(rental_id=rental_id).status == "renewed"
-        except Exception:  # one broken rental must not stop the others; retried next run
+        except Exception as exc:  # one broken rental must not stop the others
             logger.exception("auto-renew of rental %s failed", rental_id)
+            if on_failure is not None:
+                on_failure(rental_id, exc)
     return renewed
 
 

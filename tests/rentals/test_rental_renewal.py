@@ -10,6 +10,7 @@ import time_machine
 from django.core import mail
 from django.db import connection
 
+from providers.adapters.simulator import SimulatorAdapter
 from providers.models import SimulatedNumber
 from rentals.models import Rental
 from rentals.services.rentals import (
@@ -72,30 +73,43 @@ def test_running_the_job_twice_renews_once_per_period(rental, renter):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_at_once_renew_once(rental, renter):
+def test_two_workers_at_once_renew_once(rental, renter, monkeypatch):
+    """The first worker's extension is held upstream until the second worker has tried the
+    same rental, so the second really meets the period in progress (``RentalBusy``)."""
     rental = expire_in(rental, timedelta(minutes=30))
     old_expiry = rental.expires_at
-    barrier = threading.Barrier(2)
-    renewed: list[int] = []
+    extending, release = threading.Event(), threading.Event()
+    original = SimulatorAdapter.rent_extend
+
+    def slow_extend(self, *, upstream_id: str, hours: int):
+        extending.set()
+        assert release.wait(30)
+        return original(self, upstream_id=upstream_id, hours=hours)
+
+    monkeypatch.setattr(SimulatorAdapter, "rent_extend", slow_extend)
+    outcomes: dict[str, object] = {}
     errors: list[BaseException] = []
 
-    def worker() -> None:
+    def worker(name: str) -> None:
         try:
-            barrier.wait()
-            renewed.append(rentals_renew_due())
+            outcomes[name] = rental_renew(rental_id=rental.pk)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    first = threading.Thread(target=worker, args=("first",))
+    first.start()
+    assert extending.wait(30)  # the first worker is extending upstream now
+    second = threading.Thread(target=worker, args=("second",))
+    second.start()
+    second.join()
+    release.set()
+    first.join()
 
     assert errors == []
-    assert sorted(renewed) == [0, 1]
+    assert (outcomes["first"].status, outcomes["second"].status) == ("renewed", "skipped")
+    assert outcomes["second"].detail == "RENTAL_BUSY"
     rental.refresh_from_db()
     assert rental.expires_at == old_expiry + timedelta(hours=24)
     assert [r.kind for r in rental.renewals.order_by("period")] == ["purchase", "renewal"]
