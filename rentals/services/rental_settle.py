@@ -6,8 +6,8 @@ waits in ``unknown`` (still charged) and, once ``SMSBOX_RECONCILE_AFTER_SECONDS`
 is settled against the provider it was rented at:
 
 - the provider lists its rents (``Adapter.active_rents``) and holds one that no rental here has,
-  of the rental's country and service (where the protocol says) and started after the rental was
-  created: while the rental's first period is still running, the customer gets that number
+  of the rental's country and service and started during our purchase (where the protocol says):
+  while the rental's first period is still running, the customer gets that number
   (``active``, expiring when the upstream's period does: ``created_at`` + the duration); once the
   period is over, it is given back upstream and the price refunded (``failed``);
 - the provider answered and holds no such rent: nothing was rented, the price is refunded;
@@ -161,7 +161,10 @@ def _unclaimed_rent(rental: Rental, rents: list[ActiveRent]) -> ActiveRent | Non
         .values_list("upstream_id", flat=True)
     )
     service_code = rental.service.code if rental.service else "full"
+    # Rented during our purchase (which never takes longer than SMSBOX_PROCESSING_STALE_SECONDS):
+    # a rent started later is another purchase's, maybe still in flight.
     since = rental.created_at - CLOCK_SKEW
+    until = rental.created_at + timedelta(seconds=int(settings.SMSBOX_PROCESSING_STALE_SECONDS))
     for item in rents:
         if item.upstream_id in claimed:
             continue
@@ -169,7 +172,7 @@ def _unclaimed_rent(rental: Rental, rents: list[ActiveRent]) -> ActiveRent | Non
             continue
         if item.country_id is not None and item.country_id != rental.country.sms_activate_id:
             continue
-        if item.started_at is not None and item.started_at < since:
+        if item.started_at is not None and not since <= item.started_at <= until:
             continue
         return item
     return None

@@ -244,6 +244,16 @@ def _purchase_rent_upstream(rental: Rental) -> Rental:
 
 
 def _purchase_activate(rental: Rental, provider: Provider, upstream_id: str, phone: str) -> Rental:
+    try:
+        return _purchase_record(rental, provider, upstream_id, phone)
+    except IntegrityError:
+        # The settle job gave this number to a rental of unknown outcome meanwhile: it is that
+        # one's now, and this purchase delivered nothing.
+        purchase_fail(rental, reason="the number went to another rental")
+        raise NoNumbers("The number went to another rental; the price was refunded.") from None
+
+
+def _purchase_record(rental: Rental, provider: Provider, upstream_id: str, phone: str) -> Rental:
     now = timezone.now()
     with transaction.atomic():
         rental = Rental.objects.select_for_update().get(pk=rental.pk)

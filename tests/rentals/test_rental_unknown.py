@@ -185,3 +185,46 @@ def test_sms_activate_lists_its_rents(catalog):
     ]
     assert none == []
     assert [r.params["action"] for r in fake.requests] == ["getRentList", "getRentList"]
+
+
+def test_a_rent_started_after_the_purchase_is_not_taken_for_it(unknown, renter, usa, timeout_sim):
+    from providers.adapters import OutcomeUnknown, adapter_for
+
+    SimulatedNumber.objects.filter(kind="rent").update(status="failed")  # ours was not rented
+    with _later(6):
+        with pytest.raises(OutcomeUnknown):  # another purchase, still in flight
+            adapter_for(timeout_sim).rent(service=None, country=usa, hours=24)
+        assert rentals_settle_stale() == 1
+
+    unknown.refresh_from_db()
+    assert (unknown.state, unknown.upstream_id) == (Rental.State.FAILED, "")
+    assert balance(renter) == Decimal("100.00")
+
+
+def test_a_number_the_settle_job_gave_away_meanwhile_is_refunded_to_the_late_purchase(
+    renter, usa, rent_sim, rent_plans, unknown
+):
+    from providers.adapters import NoNumbers
+    from rentals.services.rentals import _purchase_activate
+
+    processing = _purchase_open(
+        user=renter,
+        country=usa,
+        service=None,
+        duration=rental_duration(hours=24),
+        price=Decimal("3.00"),
+        auto_renew=True,
+        webhook_url="",
+        idempotency_key=None,
+        operator="",
+    )
+    Rental.objects.filter(pk=unknown.pk).update(
+        state="active", provider=rent_sim, upstream_id="777", phone="15550001111"
+    )
+
+    with pytest.raises(NoNumbers):
+        _purchase_activate(processing, rent_sim, "777", "15550001111")
+
+    processing.refresh_from_db()
+    assert processing.state == Rental.State.FAILED
+    assert rental_entries(processing)[-1] == ("refund", Decimal("3.0000"))
