@@ -3,11 +3,13 @@ price rules, purchase attempts, and a quote preview."""
 
 from __future__ import annotations
 
+import logging
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import DatabaseError, models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -22,9 +24,11 @@ from providers.selectors import (
     provider_balance,
     provider_health_summary,
 )
-from providers.services import offers_sync, provider_test_connection
+from providers.services import offers_sync, price_rule_set, provider_test_connection
 from smsbox.errors import ApplicationError
 from smsbox.money import format_money
+
+logger = logging.getLogger(__name__)
 
 
 # --- catalog ----------------------------------------------------------------------------------
@@ -142,6 +146,17 @@ class ProviderAdmin(admin.ModelAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: object) -> type[ChangeList]:
         return ProviderChangeList
 
+    def get_fieldsets(self, request: HttpRequest, obj: Provider | None = None) -> list:
+        """Without the right to change a provider its credentials are not shown at all: a
+        view-only page renders every field as text."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "api_key"]})
+            for name, options in fieldsets
+        ]
+
     def _health(self, provider: Provider, window: str):
         return getattr(provider, "health", {}).get(window)
 
@@ -173,10 +188,13 @@ class ProviderAdmin(admin.ModelAdmin):
 
     @admin.display(description="upstream balance")
     def balance(self, provider: Provider) -> str:
+        """The cached figure only ("Test connection" and the periodic job fill it)."""
         if not provider.enabled:
             return "—"
-        amount = provider_balance(provider=provider)
-        return "unavailable" if amount is None else format_money(amount)
+        cached = provider_balance(provider=provider)
+        if not cached.known:
+            return "not checked"
+        return "unavailable" if cached.amount is None else format_money(cached.amount)
 
     @admin.action(description="Test connection (ask for the balance)")
     def test_connection(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
@@ -197,11 +215,19 @@ class ProviderAdmin(admin.ModelAdmin):
                 result = offers_sync(provider=provider)
             except ApplicationError as error:
                 self.message_user(request, f"{provider}: {error.message}", messages.ERROR)
+            except DatabaseError as error:
+                logger.exception("Offers of %s could not be stored", provider)
+                self.message_user(
+                    request,
+                    f"{provider}: the offers could not be stored ({type(error).__name__}).",
+                    messages.ERROR,
+                )
             else:
                 self.message_user(
                     request,
                     f"{provider}: {result.upserted} offers synced, {result.out_of_stock} "
-                    f"now out of stock, {result.skipped} not in the catalog.",
+                    f"now out of stock, {result.skipped} skipped ({result.unreadable} with "
+                    "unreadable figures, the others not in the catalog).",
                 )
 
 
@@ -330,6 +356,24 @@ class PriceRuleAdmin(admin.ModelAdmin):
     list_select_related = ["provider", "service", "country"]
     autocomplete_fields = ["service", "country"]
     search_fields = ["service__code", "service__name", "country__name_en", "provider__name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: PriceRule | None = None) -> list:
+        """A rule's scope is what identifies it: to change the scope, add a rule."""
+        scope = ["provider", "service", "country"] if obj is not None else []
+        return [*super().get_readonly_fields(request, obj), *scope]
+
+    def save_model(
+        self, request: HttpRequest, obj: PriceRule, form: forms.ModelForm, change: bool
+    ) -> None:
+        rule = price_rule_set(
+            provider=obj.provider,
+            service=obj.service,
+            country=obj.country,
+            percent=obj.percent,
+            fixed=obj.fixed,
+            floor=obj.floor,
+        )
+        obj.pk, obj.created_at, obj.updated_at = rule.pk, rule.created_at, rule.updated_at
 
 
 @admin.register(PurchaseAttempt)

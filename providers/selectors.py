@@ -14,7 +14,6 @@ from django.db import connection
 from django.db.models import Aggregate, Count, FloatField, Q, QuerySet
 from django.utils import timezone
 
-from providers.adapters import UpstreamError, adapter_for
 from providers.models import Country, Offer, Provider, PurchaseAttempt, Service
 from providers.pricing import PriceBook
 from smsbox.errors import InvalidInput
@@ -208,24 +207,26 @@ def provider_health_summary(
 
 
 # --- balances ---------------------------------------------------------------------------------
-def provider_balance(
-    *, provider: Provider, max_age: int = 60, timeout: float = 3.0
-) -> Decimal | None:
-    """The upstream balance, cached for ``max_age`` seconds; ``None`` when the upstream cannot
-    say (a failure is cached too, so a page listing providers never waits on a dead upstream
-    twice a minute)."""
-    key = f"providers:balance:{provider.pk}"
-    cached = cache.get(key)
-    if cached is not None:
-        return Decimal(cached) if cached != "" else None
-    try:
-        balance = adapter_for(provider, timeout=timeout).balance()
-    except UpstreamError as exc:
-        logger.info("Balance of %s unavailable: %s", provider, exc.message)
-        cache.set(key, "", timeout=max_age)
-        return None
-    cache.set(key, str(balance), timeout=max_age)
-    return balance
+def balance_cache_key(provider_id: int) -> str:
+    """Where the last upstream balance of a provider is cached ("" = it could not say)."""
+    return f"providers:balance:{provider_id}"
+
+
+@dataclass(frozen=True)
+class CachedBalance:
+    """The last balance the upstream reported: ``known`` is False when nobody asked lately
+    ("Test connection" and the periodic job ask); ``amount`` is None when it could not say."""
+
+    known: bool
+    amount: Decimal | None = None
+
+
+def provider_balance(*, provider: Provider) -> CachedBalance:
+    """The cached upstream balance; never calls the upstream (a page may list many)."""
+    cached = cache.get(balance_cache_key(provider.pk))
+    if cached is None:
+        return CachedBalance(known=False)
+    return CachedBalance(known=True, amount=Decimal(cached) if cached != "" else None)
 
 
 # --- catalog lookups by what customers type ---------------------------------------------------

@@ -14,11 +14,13 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from providers.adapters import adapter_for
+from providers.adapters import OfferQuote, UpstreamError, adapter_for
 from providers.adapters.simulator_settings import simulator_settings_errors
 from providers.models import Country, Offer, PriceRule, Provider, PurchaseAttempt, Service
+from providers.selectors import balance_cache_key
 from providers.signals import upstream_sms_received
 from smsbox.errors import InvalidInput
+from smsbox.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +28,10 @@ Protocol = Provider.Protocol
 BALANCE_CACHE_SECONDS = 60
 DEMO_COUNTRIES = (0, 6, 16, 187, 43)  # Russia, Indonesia, United Kingdom, USA, Germany
 DEMO_PROVIDER = "Simulator"
-
-
-def _balance_key(provider_id: int) -> str:
-    return f"providers:balance:{provider_id}"
+# What the offer columns can hold: cost numeric(14, 4), stock a PostgreSQL integer.
+MAX_OFFER_COST = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES)
+COST_STEP = Decimal(1).scaleb(-MONEY_DECIMAL_PLACES)
+MAX_OFFER_STOCK = 2**31 - 1
 
 
 # --- providers --------------------------------------------------------------------------------
@@ -57,8 +59,7 @@ def provider_add(
             URLValidator(schemes=["http", "https"])(base_url)
         except ValidationError:
             raise InvalidInput(f"The {protocol} protocol needs an http(s) base URL.") from None
-    if timeout <= 0:
-        raise InvalidInput("The timeout must be positive.")
+    _check_timeout(timeout)
     if protocol == Protocol.SIMULATOR:
         problems = simulator_settings_errors(settings or {})
         if problems:
@@ -80,10 +81,41 @@ def provider_add(
         raise InvalidInput(f"A provider named {name!r} already exists.") from None
 
 
+def _check_timeout(timeout: Decimal) -> None:
+    """Finite, positive and within the column (``max_digits`` 5, two places: below 1000 s)."""
+    field = Provider._meta.get_field("timeout")
+    limit = Decimal(10) ** (field.max_digits - field.decimal_places)
+    step = Decimal(1).scaleb(-field.decimal_places)
+    if not isinstance(timeout, Decimal) or not timeout.is_finite() or timeout <= 0:
+        raise InvalidInput("The timeout must be a positive number of seconds.")
+    if timeout >= limit or timeout != timeout.quantize(step):
+        raise InvalidInput(
+            f"The timeout must be below {limit} seconds, "
+            f"with at most {field.decimal_places} decimal places."
+        )
+
+
 def provider_test_connection(*, provider: Provider) -> Decimal:
-    """Ask the upstream for our balance; raises the adapter's typed error when it cannot."""
+    """Ask the upstream for our balance; raises the adapter's typed error when it cannot.
+    The answer goes to the cache the admin's balance column reads."""
     balance = adapter_for(provider).balance()
-    cache.set(_balance_key(provider.pk), str(balance), timeout=BALANCE_CACHE_SECONDS)
+    cache.set(balance_cache_key(provider.pk), str(balance), timeout=BALANCE_CACHE_SECONDS)
+    return balance
+
+
+def provider_balance_refresh(
+    *, provider: Provider, timeout: float | None = None, max_age: int = BALANCE_CACHE_SECONDS
+) -> Decimal | None:
+    """Ask the upstream for our balance and cache it (a failure is cached as unavailable);
+    ``None`` when the upstream cannot say. Run by the periodic job, never by a page."""
+    key = balance_cache_key(provider.pk)
+    try:
+        balance = adapter_for(provider, timeout=timeout).balance()
+    except UpstreamError as exc:
+        logger.info("Balance of %s unavailable: %s", provider, exc.message)
+        cache.set(key, "", timeout=max_age)
+        return None
+    cache.set(key, str(balance), timeout=max_age)
     return balance
 
 
@@ -92,21 +124,53 @@ def provider_test_connection(*, provider: Provider) -> Decimal:
 class OffersSyncResult:
     upserted: int
     out_of_stock: int
-    skipped: int  # quotes naming a service or country our catalog does not have
+    skipped: int  # quotes naming a service or country our catalog does not have, or with
+    # figures our columns cannot hold (see ``unreadable``)
+    unreadable: int = 0  # of ``skipped``: cost or stock out of range
+
+
+def _quote_problem(quote: OfferQuote) -> str:
+    """Why a quote's figures cannot be stored ("" when they can)."""
+    cost, stock = quote.cost, quote.stock
+    if not isinstance(cost, Decimal) or not cost.is_finite() or cost < 0:
+        return f"cost {cost!r} is not an amount"
+    if cost >= MAX_OFFER_COST:
+        return f"cost {cost} is not below {MAX_OFFER_COST}"
+    if cost != cost.quantize(COST_STEP):
+        return f"cost {cost} has more than {MONEY_DECIMAL_PLACES} decimal places"
+    if not isinstance(stock, int) or not 0 <= stock <= MAX_OFFER_STOCK:
+        return f"stock {stock!r} is not between 0 and {MAX_OFFER_STOCK}"
+    return ""
 
 
 def offers_sync(*, provider: Provider, batch_size: int = 1000) -> OffersSyncResult:
-    """Upsert the provider's price list in bulk; offers it no longer lists get stock 0."""
+    """Upsert the provider's price list in bulk; offers it no longer lists get stock 0.
+
+    A line naming a service or country we do not have, or with a cost or stock our columns
+    cannot hold (``1e15``, five decimal places, a count above 2^31-1), is skipped and logged:
+    one odd line never aborts the sync of the others."""
     quotes = adapter_for(provider).fetch_offers()
     services = dict(Service.objects.values_list("code", "id"))
     countries = dict(Country.objects.values_list("sms_activate_id", "id"))
     started = timezone.now()
     rows: dict[tuple[int, int, str], Offer] = {}
-    skipped = 0
+    skipped = unreadable = 0
     for quote in quotes:
         service_id, country_id = services.get(quote.service_code), countries.get(quote.country_id)
         if service_id is None or country_id is None:
             skipped += 1
+            continue
+        problem = _quote_problem(quote)
+        if problem:
+            logger.warning(
+                "Skipped offer %s/%s of %s: %s",
+                quote.service_code,
+                quote.country_id,
+                provider,
+                problem,
+            )
+            skipped += 1
+            unreadable += 1
             continue
         rows[(service_id, country_id, quote.operator)] = Offer(
             provider=provider,
@@ -133,7 +197,9 @@ def offers_sync(*, provider: Provider, batch_size: int = 1000) -> OffersSyncResu
     logger.info(
         "Synced %s offers of %s (%s vanished, %s skipped)", len(rows), provider, vanished, skipped
     )
-    return OffersSyncResult(upserted=len(rows), out_of_stock=vanished, skipped=skipped)
+    return OffersSyncResult(
+        upserted=len(rows), out_of_stock=vanished, skipped=skipped, unreadable=unreadable
+    )
 
 
 def offer_mark_out_of_stock(*, offer: Offer) -> None:

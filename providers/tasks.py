@@ -10,9 +10,11 @@ from providers.adapters import Transient, UpstreamError
 from providers.adapters.simulator import simulator_deliver, simulator_deliver_due
 from providers.models import Provider
 from providers.services import offers_sync as offers_sync_service
+from providers.services import provider_balance_refresh
 from smsbox.jobs import tracked_job
 
 logger = logging.getLogger(__name__)
+BALANCE_MAX_AGE = 10 * 60  # the job runs every 2 minutes: a missed run or two shows no gap
 
 
 @shared_task(bind=True, max_retries=3, time_limit=300, soft_time_limit=270)
@@ -49,3 +51,13 @@ def simulator_deliver_due_all() -> None:
     """Catch up on simulator SMS whose scheduled task was lost (e.g. a worker restart)."""
     with tracked_job("providers.simulator_deliver_due_all") as job:
         job.rows = simulator_deliver_due()
+
+
+@shared_task(time_limit=240, soft_time_limit=220)
+def balances_refresh_all() -> None:
+    """Ask every enabled provider for our balance and cache it for the admin's list, which
+    never calls an upstream itself; a dead upstream costs at most a few seconds here."""
+    with tracked_job("providers.balances_refresh_all") as job:
+        for provider in Provider.objects.filter(enabled=True):
+            provider_balance_refresh(provider=provider, timeout=5.0, max_age=BALANCE_MAX_AGE)
+            job.rows += 1

@@ -1,9 +1,14 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.urls import reverse
 
+from providers import tasks
 from providers.models import Country, Offer, PriceRule, Provider, PurchaseAttempt, Service
+from providers.services import provider_test_connection
+from smsbox.models import JobRun
 from tests.factories import OfferFactory, ProviderFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +20,7 @@ def staff_client(client):
     return client
 
 
-def test_provider_list_shows_health_breaker_and_balance(staff_client, fake_sms_activate):
+def test_provider_list_shows_health_breaker_and_cached_balance(staff_client, fake_sms_activate):
     offer = OfferFactory(provider=ProviderFactory(name="Sim"))
     for sms in (True, False):
         PurchaseAttempt.objects.create(
@@ -27,13 +32,23 @@ def test_provider_list_shows_health_breaker_and_balance(staff_client, fake_sms_a
             upstream_id="1",
             sms_received_at=offer.updated_at if sms else None,
         )
-    ProviderFactory(name="Hero", protocol="sms_activate", base_url=fake_sms_activate.handler_url)
+    hero = ProviderFactory(
+        name="Hero", protocol="sms_activate", base_url=fake_sms_activate.handler_url
+    )
     ProviderFactory(
         name="Dead", protocol="sms_activate", base_url="http://127.0.0.1:9/stubs/handler_api.php"
     )
+    url = reverse("admin:providers_provider_changelist")
 
-    page = staff_client.get(reverse("admin:providers_provider_changelist"))
+    # given nobody asked the upstreams yet: the page does not ask them either
+    html = staff_client.get(url).content.decode()
+    assert fake_sms_activate.requests == []
+    assert "not checked" in html and "12.50" not in html
 
+    # when the periodic job has run
+    tasks.balances_refresh_all()
+
+    page = staff_client.get(url)
     assert page.status_code == 200
     html = page.content.decode()
     assert "50% of 2" in html and "120 ms" in html
@@ -41,6 +56,31 @@ def test_provider_list_shows_health_breaker_and_balance(staff_client, fake_sms_a
     assert "12.50" in html  # the fake upstream's balance
     assert "unavailable" in html  # the dead one does not break the page
     assert "upstream-secret" not in html
+    assert [r.params["action"] for r in fake_sms_activate.requests] == ["getBalance"]
+    run = JobRun.objects.get(name="providers.balances_refresh_all")
+    assert (run.status, run.rows) == (JobRun.Status.OK, 3)
+
+    # and a page view after the job asks nobody
+    staff_client.get(url)
+    assert len(fake_sms_activate.requests) == 1
+    cache.clear()
+    provider_test_connection(provider=hero)
+    assert "12.50" in staff_client.get(url).content.decode()
+
+
+def test_view_only_staff_never_sees_the_credentials(client):
+    viewer = StaffFactory(is_superuser=False)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_provider"))
+    client.force_login(viewer)
+    provider = ProviderFactory(api_key="very-secret-key", base_url="https://up.example/h")
+
+    page = client.get(reverse("admin:providers_provider_change", args=[provider.pk]))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "https://up.example/h" in html  # the page is there, read-only
+    assert "very-secret-key" not in html
+    assert "Credentials" not in html
 
 
 def test_credentials_are_write_only(staff_client):
@@ -94,6 +134,54 @@ def test_actions_test_connection_and_sync_offers(staff_client, fake_sms_activate
     )
     assert "Good: 3 offers synced" in page.content.decode()
     assert Offer.objects.filter(provider=good).count() == 3
+
+
+def test_sync_action_skips_figures_too_big_to_store(staff_client, fake_sms_activate):
+    provider = ProviderFactory(
+        name="Odd", protocol="sms_activate", base_url=fake_sms_activate.handler_url
+    )
+    fake_sms_activate.prices["187"]["tg"] = {"cost": "1e15", "count": 3}
+    fake_sms_activate.prices["0"]["tg"] = {"cost": "0.20", "count": 10**12}
+
+    page = staff_client.post(
+        reverse("admin:providers_provider_changelist"),
+        {"action": "sync_offers_now", "_selected_action": [provider.pk]},
+        follow=True,
+    )
+
+    assert page.status_code == 200
+    assert "Odd: 1 offers synced" in page.content.decode()
+    assert "3 skipped (2 with unreadable figures, the others not in the catalog)" in (
+        page.content.decode()
+    )
+    assert list(
+        Offer.objects.filter(provider=provider).values_list("service__code", flat=True)
+    ) == ["wa"]
+
+
+def test_sync_action_turns_a_database_error_into_a_message(
+    staff_client, fake_sms_activate, monkeypatch
+):
+    from django.db import DataError
+
+    from providers import admin as providers_admin
+
+    provider = ProviderFactory(
+        name="Broken", protocol="sms_activate", base_url=fake_sms_activate.handler_url
+    )
+
+    def refuse(**kwargs):
+        raise DataError("numeric field overflow")
+
+    monkeypatch.setattr(providers_admin, "offers_sync", refuse)
+    page = staff_client.post(
+        reverse("admin:providers_provider_changelist"),
+        {"action": "sync_offers_now", "_selected_action": [provider.pk]},
+        follow=True,
+    )
+
+    assert page.status_code == 200
+    assert "Broken: the offers could not be stored (DataError)." in page.content.decode()
 
 
 def test_offer_list_filters_and_retail_column(staff_client):
@@ -160,6 +248,41 @@ def test_price_rules_are_added_in_the_admin(staff_client):
         url, {**form, "percent": "-100", "service": Service.objects.get(code="tg").pk}
     )
     assert bad.status_code == 200 and PriceRule.objects.count() == 1
+
+
+def test_price_rule_admin_saves_through_the_service(staff_client, monkeypatch):
+    from providers import admin as providers_admin
+    from providers.services import price_rule_set
+
+    calls = []
+
+    def recording(**kwargs):
+        calls.append(kwargs)
+        return price_rule_set(**kwargs)
+
+    monkeypatch.setattr(providers_admin, "price_rule_set", recording)
+    tg = Service.objects.get(code="tg")
+    form = {"provider": "", "service": tg.pk, "country": "", "percent": "25", "fixed": "0.05"}
+
+    assert (
+        staff_client.post(
+            reverse("admin:providers_pricerule_add"), {**form, "floor": "0.30"}
+        ).status_code
+        == 302
+    )
+    rule = PriceRule.objects.get()
+    change = reverse("admin:providers_pricerule_change", args=[rule.pk])
+    other = Service.objects.get(code="wa").pk
+    answer = staff_client.post(change, {**form, "service": other, "floor": "0.40"})
+
+    assert answer.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.service_id, rule.floor) == (tg.pk, Decimal("0.40"))  # the scope stays
+    assert PriceRule.objects.count() == 1
+    assert [(c["service"], c["floor"]) for c in calls] == [
+        (tg, Decimal("0.30")),
+        (tg, Decimal("0.40")),
+    ]
 
 
 @pytest.mark.parametrize(

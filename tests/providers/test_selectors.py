@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from providers.models import Country, PurchaseAttempt, Service
 from providers.selectors import (
+    CachedBalance,
+    balance_cache_key,
     market_list,
     offer_quote,
     provider_balance,
@@ -14,7 +16,7 @@ from providers.selectors import (
     provider_health_summary,
     quote_list,
 )
-from providers.services import price_rule_set
+from providers.services import price_rule_set, provider_balance_refresh
 from tests.factories import OfferFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
@@ -131,13 +133,17 @@ def test_health_of_a_provider_with_nothing_sold():
     assert health.success_rate is None and health.error_rate == 0
 
 
-def test_balance_is_cached_and_a_dead_upstream_gives_none(fake_sms_activate):
+def test_balance_reads_the_cache_only_and_a_dead_upstream_gives_unavailable(fake_sms_activate):
     provider = ProviderFactory(protocol="sms_activate", base_url=fake_sms_activate.handler_url)
-    assert provider_balance(provider=provider) == Decimal("12.50")
-    calls = len(fake_sms_activate.requests)
-    assert provider_balance(provider=provider) == Decimal("12.50")
-    assert len(fake_sms_activate.requests) == calls
+    assert provider_balance(provider=provider) == CachedBalance(known=False)
+    assert fake_sms_activate.requests == []
+
+    assert provider_balance_refresh(provider=provider) == Decimal("12.50")
+    assert provider_balance(provider=provider) == CachedBalance(known=True, amount=Decimal("12.50"))
+    assert cache.get(balance_cache_key(provider.pk)) == "12.50"
+    assert len(fake_sms_activate.requests) == 1
 
     cache.clear()
     fake_sms_activate.stop()
-    assert provider_balance(provider=provider) is None
+    assert provider_balance_refresh(provider=provider) is None
+    assert provider_balance(provider=provider) == CachedBalance(known=True, amount=None)

@@ -87,6 +87,37 @@ def test_provider_add_command_refuses_bad_input(args):
     assert not Provider.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("timeout", "message"),
+    [
+        ("NaN", "positive number of seconds"),
+        ("sNaN", "positive number of seconds"),
+        ("Infinity", "positive number of seconds"),
+        ("-Infinity", "positive number of seconds"),
+        ("-1", "positive number of seconds"),
+        ("1000", "below 1000 seconds"),
+        ("1e6", "below 1000 seconds"),
+        ("0.001", "at most 2 decimal places"),
+    ],
+)
+def test_provider_add_refuses_a_timeout_the_column_cannot_hold(timeout, message):
+    with pytest.raises(InvalidInput, match=message):
+        provider_add(name="Slow", protocol="simulator", timeout=Decimal(timeout))
+    with pytest.raises(CommandError, match=message):
+        call_command(
+            "provider_add",
+            "Slow",
+            "--protocol",
+            "simulator",
+            f"--timeout={timeout}",
+            stdout=StringIO(),
+        )
+    assert not Provider.objects.exists()
+    assert provider_add(name="Ok", protocol="simulator", timeout=Decimal("999.99")).timeout == (
+        Decimal("999.99")
+    )
+
+
 def test_provider_add_command_sync_failure_is_a_clear_error(fake_sms_activate):
     with pytest.raises(CommandError, match="could not be synced"):
         call_command(
@@ -129,6 +160,71 @@ def test_offers_sync_upserts_and_marks_vanished_out_of_stock(fake_sms_activate):
     tg_usa.refresh_from_db()
     assert (tg_usa.cost, tg_usa.stock) == (Decimal("0.55"), 3)
     assert Offer.objects.filter(provider=provider).count() == 4
+
+
+@pytest.mark.parametrize(
+    ("figures", "skipped"),
+    [
+        ({"cost": "1e15", "count": 3}, 2),
+        ({"cost": "10000000000", "count": 3}, 2),
+        ({"cost": "0.12345", "count": 3}, 2),
+        ({"cost": "0.50", "count": 10**12}, 2),
+        ({"cost": "0.50", "count": 2**31}, 2),
+        # not numbers at all: the adapter drops the line before the sync sees it
+        ({"cost": "NaN", "count": 3}, 1),
+        ({"cost": "Infinity", "count": 3}, 1),
+        ({"cost": "0.50", "count": float("inf")}, 1),
+    ],
+)
+def test_offers_sync_skips_lines_the_columns_cannot_hold(fake_sms_activate, figures, skipped):
+    provider = ProviderFactory(protocol="sms_activate", base_url=fake_sms_activate.handler_url)
+    fake_sms_activate.prices["187"]["tg"] = figures
+
+    result = offers_sync(provider=provider)
+
+    assert (result.upserted, result.skipped) == (2, skipped)  # zz_unknown is one of them
+    offers = Offer.objects.filter(provider=provider)
+    assert sorted(offers.values_list("service__code", "country__sms_activate_id")) == [
+        ("tg", 0),
+        ("wa", 187),
+    ]
+
+
+def test_offers_sync_counts_and_logs_unreadable_figures(fake_sms_activate, caplog):
+    provider = ProviderFactory(protocol="sms_activate", base_url=fake_sms_activate.handler_url)
+    fake_sms_activate.prices["187"]["tg"] = {"cost": "1e15", "count": 3}
+    fake_sms_activate.prices["0"]["tg"] = {"cost": "0.2", "count": 10**12}
+
+    with caplog.at_level("WARNING", logger="providers.services"):
+        result = offers_sync(provider=provider)
+
+    assert (result.upserted, result.skipped, result.unreadable) == (1, 3, 2)
+    assert "cost 1E+15 is not below 10000000000" in caplog.text
+    assert f"stock {10**12} is not between 0 and {2**31 - 1}" in caplog.text
+    edge = {"cost": "9999999999.9999", "count": 2**31 - 1}
+    fake_sms_activate.prices["187"]["tg"] = edge
+    assert offers_sync(provider=provider).unreadable == 1
+    tg_usa = Offer.objects.get(provider=provider, service__code="tg", country__sms_activate_id=187)
+    assert (tg_usa.cost, tg_usa.stock) == (Decimal("9999999999.9999"), 2**31 - 1)
+
+
+def test_balances_job_caches_every_enabled_provider(fake_sms_activate):
+    from providers.selectors import provider_balance
+
+    hero = ProviderFactory(protocol="sms_activate", base_url=fake_sms_activate.handler_url)
+    off = ProviderFactory(
+        protocol="sms_activate", base_url=fake_sms_activate.handler_url, enabled=False
+    )
+    assert not provider_balance(provider=hero).known
+
+    tasks.balances_refresh_all()
+
+    assert provider_balance(provider=hero).amount == Decimal("12.50")
+    assert not provider_balance(provider=off).known
+    fake_sms_activate.stop()
+    tasks.balances_refresh_all()
+    cached = provider_balance(provider=hero)
+    assert cached.known and cached.amount is None
 
 
 def test_offers_sync_tasks(fake_sms_activate, settings):

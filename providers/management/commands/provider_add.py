@@ -45,7 +45,8 @@ class Command(BaseCommand):
                 ) from error
             self.stdout.write(
                 f"offers: {result.upserted} synced, {result.out_of_stock} out of stock, "
-                f"{result.skipped} not in the catalog"
+                f"{result.skipped} skipped ({result.unreadable} with unreadable figures, "
+                "the others not in the catalog)"
             )
 
     def _add(self, options: dict) -> Provider:
