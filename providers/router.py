@@ -19,6 +19,7 @@ from decimal import Decimal
 from providers import breaker
 from providers.adapters import (
     BadCredentials,
+    BoughtNumber,
     NoNumbers,
     OutcomeUnknown,
     Transient,
@@ -190,6 +191,7 @@ def _try(offer: Offer, service: Service, country: Country, operator: str):
         outcome = next((o for cls, o in _OUTCOMES if isinstance(exc, cls)), Outcome.TRANSIENT)
         logger.info("Buying from %s failed: %s", provider, exc.message)
     latency_ms = int((time.monotonic() - started) * 1000)
+    note = error.message if error else _over_cost(offer, bought)
     if outcome in _BREAKER_FAILURES:
         breaker.breaker_record_failure(provider.pk)
     else:
@@ -204,9 +206,27 @@ def _try(offer: Offer, service: Service, country: Country, operator: str):
         upstream_id=bought.upstream_id if bought else "",
         phone=bought.phone if bought else "",
         cost=bought.cost if bought else None,
-        error=error.message if error else "",
+        error=note,
     )
     return attempt, bought, error
+
+
+def _over_cost(offer: Offer, bought: BoughtNumber | None) -> str:
+    """Some protocols cannot cap the price of a purchase (``max_cost`` is the offer's cost):
+    a number that cost more is kept, logged, and noted on its attempt."""
+    if bought is None or bought.cost is None or bought.cost <= offer.cost:
+        return ""
+    logger.warning(
+        "Number %s from %s cost %s, above the offer's %s; kept.",
+        bought.upstream_id,
+        offer.provider,
+        bought.cost,
+        offer.cost,
+    )
+    return (
+        f"Cost {format_money(bought.cost)} above the offer's {format_money(offer.cost)} "
+        "(the number was kept)."
+    )
 
 
 def _release(provider: Provider, attempt: PurchaseAttempt) -> None:

@@ -122,11 +122,13 @@ class SimpleGetAdapter(Adapter):
                         stock=max(int(line.get("stock", 1)), 0),
                     )
                 )
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, OverflowError):
                 continue
         return quotes
 
     def buy(self, *, service, country, operator="", max_cost=None) -> BoughtNumber:
+        """``makeorder`` takes no price: ``max_cost`` cannot be sent, and the answer does not
+        say what the order cost (the offer's cost from the settings applies)."""
         country_code = self.country_code(country)
         body = self._get(
             "/api/makeorder",
@@ -141,7 +143,7 @@ class SimpleGetAdapter(Adapter):
             upstream_id, _, phone = body.removeprefix("ORDER_ID_").partition("_NUMBER_")
             if upstream_id.isdigit() and digits(phone):
                 return BoughtNumber(upstream_id=upstream_id, phone=self._phone(phone, country_code))
-        if _is_token(body):
+        if _is_token(body) and not body.startswith("ORDER_ID_"):  # half an order is no refusal
             raise token_error(body)
         raise http.malformed(True, body)
 
@@ -212,7 +214,7 @@ class SimpleGetAdapter(Adapter):
             raise http.malformed(ambiguous, str(data)[:200]) from None
 
     def rent_messages(self, *, upstream_id: str) -> list[UpstreamMessage]:
-        data = self._post("/api/rental/view", contract_id=int(upstream_id))
+        data = self._post("/api/rental/view", contract_id=_contract_id(upstream_id))
         try:
             return [
                 UpstreamMessage(
@@ -231,7 +233,7 @@ class SimpleGetAdapter(Adapter):
         data = self._post(
             "/api/rental/extend",
             ambiguous=True,
-            contract_id=int(upstream_id),
+            contract_id=_contract_id(upstream_id),
             package=_package(hours),
         )
         try:
@@ -243,7 +245,7 @@ class SimpleGetAdapter(Adapter):
 
     def rent_finish(self, *, upstream_id: str) -> None:
         """Stop the auto-renewal; the contract runs out at its expiry."""
-        self._post("/api/rental/edit", contract_id=int(upstream_id), auto_renew=False)
+        self._post("/api/rental/edit", contract_id=_contract_id(upstream_id), auto_renew=False)
 
     def rent_cancel(self, *, upstream_id: str) -> None:
         raise Unsupported("The simple GET protocol cannot cancel a rental contract.")
@@ -255,6 +257,17 @@ class SimpleGetAdapter(Adapter):
             return parse_decimal(body, what="balance")
         except ValueError:
             raise (token_error(body) if _is_token(body) else http.malformed(False, body)) from None
+
+
+def _contract_id(upstream_id: str) -> int:
+    """Rental contracts have numeric ids; anything else is refused before a call is made."""
+    text = str(upstream_id).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise UpstreamRejected(
+            f"{text[:40]!r} is not a rental contract id of this upstream.",
+            extra={"token": "BAD_CONTRACT_ID"},
+        )
+    return int(text)
 
 
 def _package(hours: int) -> str:

@@ -116,7 +116,7 @@ class SimSmsBoxAdapter(Adapter):
                 code = str(item.get("service") or item["serviceCode"]).lower()
                 cost = parse_decimal(item.get("price", item.get("cost")), what="price")
                 stock = max(int(item.get("stock", item.get("count", 0))), 0)
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, OverflowError):
                 continue
             if code not in best:
                 best[code] = (cost, stock)
@@ -145,6 +145,9 @@ class SimSmsBoxAdapter(Adapter):
         return data
 
     def buy(self, *, service, country, operator="", max_cost=None) -> BoughtNumber:
+        """The purchase request has no price cap: ``max_cost`` cannot be sent, and SimSmsBox
+        sells at its current market price. The reported price comes back as the cost, and the
+        router logs and records a purchase that cost more than the offer it routed to."""
         data = self._purchase(service=service, country=country, days=1)
         try:
             price = data.get("price", data.get("cost"))

@@ -20,6 +20,10 @@ Settings on the provider (all optional)::
     fail_transient  0.0           share of buys answered Transient
     late_sms        0.0           share of numbers whose SMS comes after late_sms_delay
     late_sms_delay  1800
+
+``stock`` is only reported: it is the count every offer shows in the price list (and 0 sells
+nothing), but a sale does not count it down, so the simulator never runs out by selling. Use
+``fail_no_numbers`` to see a provider run dry.
 """
 
 from __future__ import annotations

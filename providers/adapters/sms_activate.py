@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from typing import Any
 
 from providers.adapters import http
@@ -132,7 +132,7 @@ class SmsActivateAdapter(Adapter):
                 try:
                     cost = parse_decimal(figures["cost"], what="cost")
                     stock = int(figures.get("count", 0))
-                except (KeyError, TypeError, ValueError, AttributeError):
+                except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
                     continue
                 quotes.append(
                     OfferQuote(
@@ -150,7 +150,7 @@ class SmsActivateAdapter(Adapter):
             "service": self.service_code(service),
             "country": self.country_code(country),
             "operator": operator,
-            "maxPrice": "" if max_cost is None else f"{max_cost:.2f}",
+            "maxPrice": _max_price(max_cost),
         }
         if action == "getNumber":
             return self._buy_classic(params)
@@ -320,6 +320,13 @@ class SmsActivateAdapter(Adapter):
             return parse_decimal(body.split(":", 1)[1], what="balance")
         except ValueError:
             raise http.malformed(False, body) from None
+
+
+def _max_price(max_cost: Decimal | None) -> str:
+    """The protocol takes cents: round up, so an offer costing 0.1234 is still within 0.13."""
+    if max_cost is None:
+        return ""
+    return f"{max_cost.quantize(Decimal('0.01'), rounding=ROUND_UP):.2f}"
 
 
 def _phone(raw: object) -> str:

@@ -9,11 +9,13 @@ from providers.adapters import (
     OutcomeUnknown,
     Transient,
     Unsupported,
+    UpstreamError,
     UpstreamNoBalance,
     UpstreamRejected,
     UpstreamStatus,
     adapter_for,
 )
+from providers.adapters import simple_get as simple_get_module
 from providers.models import Country, Service
 from tests.factories import ProviderFactory
 from tests.providers.fakes import as_json, text
@@ -61,23 +63,106 @@ def test_buy_sends_service_id_and_country_and_returns_international_phone(
     )
 
 
+# --- error tokens -----------------------------------------------------------------------------
+# What each answer of seed 004 means for us (PROTOCOLS.md §4), written from the seed.
+EXPECTED = {
+    "NO_PHONE_AVAILABLE": NoNumbers,  # makeorder: no phone for the service
+    "NO_STOCK": NoNumbers,  # rental/new: no phone for the country
+    "NO_BALANCE": UpstreamNoBalance,  # not enough balance for this order
+    # one open order at a time: no sale from this provider until it closes; try elsewhere
+    "ORDER_ALREADY_OPEN": Transient,
+    "ORDER_ALREADY_COMPLETED": UpstreamRejected,  # cancel/skip after the SMS came
+    "NUMBER_OFFLINE": UpstreamRejected,  # reuse: the number is gone
+    "INVALID_PACKAGE": UpstreamRejected,  # rental new/extend: not a package
+    "NUMBER_EXPIRED": UpstreamRejected,  # rental/extend: the contract expired
+    "INVALID_KEY": BadCredentials,  # not in the seed: what such servers answer a wrong key
+}
+BUY_TOKENS = ["NO_PHONE_AVAILABLE", "ORDER_ALREADY_OPEN_991", "NO_BALANCE", "INVALID_KEY"]
+REUSE_TOKENS = ["NUMBER_OFFLINE", "ORDER_ALREADY_OPEN_991", "NO_BALANCE", "INVALID_KEY"]
+RENTAL_NEW_TOKENS = ["NO_STOCK", "NO_BALANCE", "INVALID_PACKAGE"]
+RENTAL_EXTEND_TOKENS = ["NUMBER_EXPIRED", "NO_BALANCE", "INVALID_PACKAGE"]
+
+
+def assert_typed(call, token: str) -> None:
+    name = "ORDER_ALREADY_OPEN" if token.startswith("ORDER_ALREADY_OPEN_") else token
+    with pytest.raises(UpstreamError) as caught:
+        call()
+    assert type(caught.value) is EXPECTED[name], (token, caught.value)
+    assert caught.value.extra["token"] == name
+
+
+def test_every_token_has_its_typed_error():
+    for name, error in EXPECTED.items():
+        token = "ORDER_ALREADY_OPEN_991" if name == "ORDER_ALREADY_OPEN" else name
+        assert type(simple_get_module.token_error(token)) is error, name
+
+
+@pytest.mark.parametrize("token", BUY_TOKENS)
+def test_buy_error_tokens_are_typed(provider, fake_simple_get, tg, uk, token):
+    fake_simple_get.respond_next(text(token))
+
+    assert_typed(lambda: adapter_for(provider).buy(service=tg, country=uk), token)
+
+
+@pytest.mark.parametrize("token", REUSE_TOKENS)
+def test_reuse_error_tokens_are_typed(provider, fake_simple_get, token):
+    fake_simple_get.respond_next(text(token))
+
+    assert_typed(lambda: adapter_for(provider).reuse(upstream_id="5"), token)
+
+
+@pytest.mark.parametrize("token", RENTAL_NEW_TOKENS)
+@pytest.mark.parametrize("answer", [text, lambda t: as_json({"success": False, "message": t})])
+def test_rental_new_error_tokens_are_typed(provider, fake_simple_get, uk, token, answer):
+    fake_simple_get.respond_next(answer(token))
+
+    assert_typed(lambda: adapter_for(provider).rent(service=None, country=uk, hours=24), token)
+
+
+@pytest.mark.parametrize("token", RENTAL_EXTEND_TOKENS)
+@pytest.mark.parametrize("answer", [text, lambda t: as_json({"success": False, "message": t})])
+def test_rental_extend_error_tokens_are_typed(provider, fake_simple_get, token, answer):
+    fake_simple_get.respond_next(answer(token))
+
+    assert_typed(lambda: adapter_for(provider).rent_extend(upstream_id="5", hours=24), token)
+
+
+@pytest.mark.parametrize("path", ["/api/cancelorder", "/api/skipnumber"])
+def test_closing_a_completed_order_is_refused_and_an_expired_one_is_done(
+    provider, fake_simple_get, path
+):
+    adapter = adapter_for(provider)
+    close = adapter.cancel if path == "/api/cancelorder" else adapter.release_unwanted
+    fake_simple_get.respond_next(text("ORDER_ALREADY_COMPLETED"))
+    assert_typed(lambda: close(upstream_id="5"), "ORDER_ALREADY_COMPLETED")
+    assert fake_simple_get.requests[-1].path == path
+
+    fake_simple_get.respond_next(text("ORDER_ALREADY_EXPIRED"))
+    assert close(upstream_id="5") is None
+
+
 @pytest.mark.parametrize(
-    ("body", "error"),
-    [
-        ("NO_PHONE_AVAILABLE", NoNumbers),
-        ("NO_BALANCE", UpstreamNoBalance),
-        ("ORDER_ALREADY_OPEN_991", Transient),
-        ("INVALID_KEY", BadCredentials),
-        ("SOMETHING_NEW", UpstreamRejected),
-        ("ORDER_ID_x_NUMBER_", OutcomeUnknown),
-        ("<html>", OutcomeUnknown),
-    ],
+    "body", ["ORDER_ID_x_NUMBER_", "ORDER_ID_1_NUMBER_", "<html>", "order made", ""]
 )
-def test_buy_errors_are_typed(provider, fake_simple_get, tg, uk, body, error):
+def test_buy_unreadable_answer_is_outcome_unknown(provider, fake_simple_get, tg, uk, body):
     fake_simple_get.respond_next(text(body))
 
-    with pytest.raises(error):
+    with pytest.raises(OutcomeUnknown):
         adapter_for(provider).buy(service=tg, country=uk)
+
+
+@pytest.mark.parametrize("upstream_id", ["abc", "", "12a", "1.5", "-3", "١٢"])
+@pytest.mark.parametrize("operation", ["rent_messages", "rent_extend", "rent_finish"])
+def test_a_rental_id_that_is_no_number_is_refused_without_a_call(
+    provider, fake_simple_get, upstream_id, operation
+):
+    kwargs = {"hours": 24} if operation == "rent_extend" else {}
+
+    with pytest.raises(UpstreamRejected) as caught:
+        getattr(adapter_for(provider), operation)(upstream_id=upstream_id, **kwargs)
+
+    assert caught.value.extra["token"] == "BAD_CONTRACT_ID"
+    assert fake_simple_get.requests == []
 
 
 def test_http_errors_and_timeout(provider, fake_simple_get, tg, uk):

@@ -8,11 +8,13 @@ from providers.adapters import (
     NoNumbers,
     OutcomeUnknown,
     Transient,
+    UpstreamError,
     UpstreamNoBalance,
     UpstreamRejected,
     UpstreamStatus,
     adapter_for,
 )
+from providers.adapters import sms_activate as sms_activate_module
 from providers.models import Country, Service
 from tests.factories import ProviderFactory
 from tests.providers.fakes import as_json, text
@@ -67,29 +69,252 @@ def test_buy_with_get_number_and_code_mappings(provider, fake_sms_activate, tg, 
     assert (sent["action"], sent["service"], sent["country"]) == ("getNumber", "telegram", "12")
 
 
+# --- error tokens -----------------------------------------------------------------------------
+# What each error token of the protocol means for us, written from PROTOCOLS.md §1 and seed 003:
+# the account cannot buy (credentials, blocked, inactive), it has no money, this upstream has
+# nothing to sell for the request (fail over), the server failed (retry), or a definite refusal
+# of this particular request (an id, a status, a time).
+EXPECTED = {
+    "BAD_KEY": BadCredentials,  # invalid API key
+    "BANNED": BadCredentials,  # BANNED:'YYYY-m-d H-i-s', the account is blocked until then
+    "CHANNELS_LIMIT": BadCredentials,  # account blocked
+    "ACCOUNT_INACTIVE": BadCredentials,  # the account is not active
+    "NO_BALANCE": UpstreamNoBalance,  # no money in the account
+    "NO_BALANCE_FORWARD": UpstreamNoBalance,  # not enough funds to buy call forwarding
+    "NO_NUMBERS": NoNumbers,  # no numbers
+    "OUT_OF_STOCK": NoNumbers,  # numbers for that country are unavailable
+    "WRONG_MAX_PRICE": NoNumbers,  # WRONG_MAX_PRICE:$min, nothing within our max price
+    "BAD_SERVICE": NoNumbers,  # incorrect service name: not sold here
+    "WRONG_SERVICE": NoNumbers,  # incorrect service
+    "BAD_COUNTRY": NoNumbers,  # not sold in that country here
+    "ERROR_SQL": Transient,  # sql-server error
+    "SERVER_ERROR": Transient,  # server error
+    "BAD_ACTION": UpstreamRejected,  # incorrect action
+    "BAD_STATUS": UpstreamRejected,  # setStatus: incorrect status
+    "EARLY_CANCEL_DENIED": UpstreamRejected,  # no cancel within the first 2 minutes
+    "NO_ACTIVATION": UpstreamRejected,  # activation id does not exist
+    "WRONG_ACTIVATION_ID": UpstreamRejected,  # invalid id, or not a number
+    "WRONG_EXCEPTION_PHONE": UpstreamRejected,  # incorrect exclusion prefixes
+    "ORDER_ALREADY_EXISTS": UpstreamRejected,  # getNumber with a used orderId
+    "NO_ACTIVATIONS": UpstreamRejected,  # getActiveActivations: none (an empty list to us)
+    "RENEW_ACTIVATION_NOT_AVAILABLE": UpstreamRejected,  # no additional activation
+    "NEW_ACTIVATION_IMPOSSIBLE": UpstreamRejected,  # impossible to make additional activation
+    "SIM_OFFLINE": UpstreamRejected,  # SIM card offline
+    "NO_ID_RENT": UpstreamRejected,  # rent id missing
+    "INVALID_PHONE": UpstreamRejected,  # the number is rented not by you (invalid rent id)
+    "STATUS_FINISH": UpstreamRejected,  # getRentStatus: rent paid and completed
+    "STATUS_CANCEL": UpstreamRejected,  # getRentStatus: rent cancelled with a refund
+    "STATUS_REVOKE": UpstreamRejected,  # getRentStatus: number blocked, funds returned
+    "STATUS_WAIT_CODE": UpstreamRejected,  # getRentStatus: no SMS yet (an empty list to us)
+    "INCORECT_STATUS": UpstreamRejected,  # (sic) setRentStatus: missing or wrong status
+    "CANT_CANCEL": UpstreamRejected,  # the lease cannot be cancelled (more than 20 min)
+    "ALREADY_FINISH": UpstreamRejected,  # the lease is already completed
+    "ALREADY_CANCEL": UpstreamRejected,  # the lease is already cancelled
+    "INVALID_TIME": UpstreamRejected,  # hours not within 4..1344
+    "MAX_HOURS_EXCEED": UpstreamRejected,  # the maximum time was exceeded
+    "RENT_DIE": UpstreamRejected,  # the number expired: cannot be extended
+}
+# The tokens the documentation lists per action (with the account-wide BAD_KEY and ERROR_SQL).
+BUY_TOKENS = [
+    "NO_NUMBERS",
+    "NO_BALANCE",
+    "NO_BALANCE_FORWARD",
+    "BAD_SERVICE",
+    "WRONG_SERVICE",
+    "BAD_COUNTRY",
+    "OUT_OF_STOCK",
+    "WRONG_MAX_PRICE:1.50",
+    "WRONG_EXCEPTION_PHONE",
+    "ORDER_ALREADY_EXISTS",
+    "CHANNELS_LIMIT",
+    "ACCOUNT_INACTIVE",
+    "BANNED:2024-1-1 10-00-00",
+    "BAD_KEY",
+    "ERROR_SQL",
+    "SERVER_ERROR",
+]
+SET_STATUS_TOKENS = [
+    "EARLY_CANCEL_DENIED",
+    "NO_ACTIVATION",
+    "BAD_STATUS",
+    "WRONG_ACTIVATION_ID",
+    "BAD_ACTION",
+    "BAD_KEY",
+    "ERROR_SQL",
+]
+GET_STATUS_TOKENS = ["NO_ACTIVATION", "WRONG_ACTIVATION_ID", "BAD_KEY", "ERROR_SQL"]
+REUSE_TOKENS = [
+    "RENEW_ACTIVATION_NOT_AVAILABLE",
+    "NEW_ACTIVATION_IMPOSSIBLE",
+    "SIM_OFFLINE",
+    "WRONG_ACTIVATION_ID",
+    "NO_BALANCE",
+    "BAD_KEY",
+    "ERROR_SQL",
+]
+RENT_TOKENS = [
+    "BAD_SERVICE",
+    "NO_BALANCE",
+    "NO_NUMBERS",
+    "OUT_OF_STOCK",
+    "ACCOUNT_INACTIVE",
+    "SERVER_ERROR",
+    "CHANNELS_LIMIT",
+]
+RENT_STATUS_TOKENS = ["NO_ID_RENT", "INVALID_PHONE", "STATUS_FINISH", "STATUS_CANCEL"]
+RENT_STATUS_TOKENS += ["STATUS_REVOKE", "SERVER_ERROR"]
+SET_RENT_STATUS_TOKENS = ["NO_ID_RENT", "INCORECT_STATUS", "CANT_CANCEL", "INVALID_PHONE"]
+SET_RENT_STATUS_TOKENS += ["SERVER_ERROR"]
+CONTINUE_RENT_TOKENS = [
+    "NO_ID_RENT",
+    "INVALID_TIME",
+    "MAX_HOURS_EXCEED",
+    "INVALID_PHONE",
+    "RENT_DIE",
+    "NO_BALANCE",
+    "CHANNELS_LIMIT",
+    "SERVER_ERROR",
+]
+
+
+def assert_typed(call, token: str) -> None:
+    """``call`` raises exactly the expected error class, naming the token."""
+    name = token.split(":", 1)[0]
+    with pytest.raises(UpstreamError) as caught:
+        call()
+    assert type(caught.value) is EXPECTED[name], (token, caught.value)
+    assert caught.value.extra["token"] == name
+
+
+def json_error(token: str):
+    return as_json({"status": "error", "message": token, "info": {"max": 10}})
+
+
+def test_every_token_the_adapter_maps_has_an_expected_meaning():
+    mapped = set(sms_activate_module._TOKEN_ERRORS) | set(sms_activate_module._REJECTIONS)
+
+    assert mapped - set(EXPECTED) == set()
+    for name, error in EXPECTED.items():
+        assert type(sms_activate_module.token_error(name)) is error, name
+
+
+@pytest.mark.parametrize("token", BUY_TOKENS)
 @pytest.mark.parametrize(
-    ("token", "error"),
-    [
-        ("NO_NUMBERS", NoNumbers),
-        ("WRONG_MAX_PRICE:1.50", NoNumbers),
-        ("BAD_SERVICE", NoNumbers),
-        ("BAD_COUNTRY", NoNumbers),
-        ("NO_BALANCE", UpstreamNoBalance),
-        ("BAD_KEY", BadCredentials),
-        ("BANNED:2024-1-1 10-00-00", BadCredentials),
-        ("CHANNELS_LIMIT", BadCredentials),
-        ("ERROR_SQL", Transient),
-        ("WRONG_EXCEPTION_PHONE", UpstreamRejected),
-        ("ORDER_ALREADY_EXISTS", UpstreamRejected),
-    ],
+    ("action", "answer"),
+    [("getNumber", text), ("getNumberV2", text), ("getNumberV2", json_error)],
 )
-@pytest.mark.parametrize("action", ["getNumber", "getNumberV2"])
-def test_buy_error_tokens_are_typed(provider, fake_sms_activate, tg, usa, token, error, action):
+def test_buy_error_tokens_are_typed(provider, fake_sms_activate, tg, usa, token, action, answer):
     provider.settings = {"buy_action": action}
+    fake_sms_activate.respond_next(answer(token))
+
+    assert_typed(lambda: adapter_for(provider).buy(service=tg, country=usa), token)
+
+
+@pytest.mark.parametrize("token", SET_STATUS_TOKENS)
+@pytest.mark.parametrize("operation", ["cancel", "finish", "request_another_sms"])
+def test_set_status_error_tokens_are_typed(provider, fake_sms_activate, token, operation):
     fake_sms_activate.respond_next(text(token))
 
-    with pytest.raises(error):
-        adapter_for(provider).buy(service=tg, country=usa)
+    assert_typed(lambda: getattr(adapter_for(provider), operation)(upstream_id="5"), token)
+    assert fake_sms_activate.requests[-1].params["action"] == "setStatus"
+
+
+@pytest.mark.parametrize("token", GET_STATUS_TOKENS)
+def test_get_status_error_tokens_are_typed(provider, fake_sms_activate, token):
+    fake_sms_activate.respond_next(text(token))
+
+    assert_typed(lambda: adapter_for(provider).status(upstream_id="5"), token)
+
+
+@pytest.mark.parametrize("token", REUSE_TOKENS)
+def test_extra_activation_error_tokens_are_typed(provider, fake_sms_activate, token):
+    fake_sms_activate.respond_next(text(token))
+
+    assert_typed(lambda: adapter_for(provider).reuse(upstream_id="5"), token)
+
+
+@pytest.mark.parametrize("token", RENT_TOKENS)
+def test_rent_error_messages_are_typed(provider, fake_sms_activate, tg, usa, token):
+    fake_sms_activate.respond_next(json_error(token))
+
+    assert_typed(lambda: adapter_for(provider).rent(service=tg, country=usa, hours=4), token)
+
+
+@pytest.mark.parametrize("token", RENT_STATUS_TOKENS)
+def test_rent_status_error_messages_are_typed(provider, fake_sms_activate, token):
+    fake_sms_activate.respond_next(json_error(token))
+
+    assert_typed(lambda: adapter_for(provider).rent_messages(upstream_id="5"), token)
+
+
+def test_rent_status_wait_code_is_no_message_yet(provider, fake_sms_activate):
+    fake_sms_activate.respond_next(json_error("STATUS_WAIT_CODE"))
+
+    assert adapter_for(provider).rent_messages(upstream_id="5") == []
+
+
+@pytest.mark.parametrize(
+    ("operation", "done", "refused"),
+    [
+        ("rent_finish", "ALREADY_FINISH", "ALREADY_CANCEL"),
+        ("rent_cancel", "ALREADY_CANCEL", "ALREADY_FINISH"),
+    ],
+)
+@pytest.mark.parametrize("token", SET_RENT_STATUS_TOKENS)
+def test_set_rent_status_error_messages_are_typed(
+    provider, fake_sms_activate, operation, done, refused, token
+):
+    adapter = adapter_for(provider)
+    for answer in (token, refused):
+        fake_sms_activate.respond_next(json_error(answer))
+        assert_typed(lambda: getattr(adapter, operation)(upstream_id="5"), answer)
+
+    fake_sms_activate.respond_next(json_error(done))
+    assert getattr(adapter, operation)(upstream_id="5") is None  # already so: done
+
+
+@pytest.mark.parametrize("token", CONTINUE_RENT_TOKENS)
+def test_rent_extend_error_messages_are_typed(provider, fake_sms_activate, token):
+    fake_sms_activate.respond_next(json_error(token))
+
+    assert_typed(lambda: adapter_for(provider).rent_extend(upstream_id="5", hours=4), token)
+
+
+def test_a_bare_bad_key_answers_a_json_action_too(provider, fake_sms_activate, tg, usa):
+    fake_sms_activate.respond_next(text("BAD_KEY"))
+
+    assert_typed(lambda: adapter_for(provider).rent(service=tg, country=usa, hours=4), "BAD_KEY")
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda a: a.status(upstream_id="5"),
+        lambda a: a.balance(),
+        lambda a: a.fetch_offers(),
+        lambda a: a.active_activations(),
+        lambda a: a.rent_messages(upstream_id="5"),
+    ],
+    ids=["getStatus", "getBalance", "getPrices", "getActiveActivations", "getRentStatus"],
+)
+def test_http_5xx_on_a_read_is_transient(provider, fake_sms_activate, status, read):
+    fake_sms_activate.respond_next(text("Internal Server Error", status=status))
+
+    with pytest.raises(Transient):
+        read(adapter_for(provider))
+
+
+def test_max_price_is_rounded_up_to_cents(provider, fake_sms_activate, tg, usa):
+    for max_cost, sent in [
+        (Decimal("0.1234"), "0.13"),
+        (Decimal("0.1201"), "0.13"),
+        (Decimal("0.12"), "0.12"),
+        (Decimal("0.5"), "0.50"),
+        (Decimal("7"), "7.00"),
+    ]:
+        adapter_for(provider).buy(service=tg, country=usa, max_cost=max_cost)
+        assert fake_sms_activate.requests[-1].params["maxPrice"] == sent, max_cost
 
 
 def test_buy_falls_back_to_get_number_where_v2_is_unknown(provider, fake_sms_activate, tg, usa):
@@ -265,34 +490,6 @@ def test_rent_lifecycle(provider, fake_sms_activate, tg, usa):
     adapter.rent_finish(upstream_id=rented.upstream_id)
     adapter.rent_finish(upstream_id=rented.upstream_id)  # ALREADY_FINISH is done, not an error
     assert fake_sms_activate.rents[int(rented.upstream_id)]["status"] == "finished"
-
-
-@pytest.mark.parametrize(
-    ("message", "error"),
-    [
-        ("NO_NUMBERS", NoNumbers),
-        ("NO_BALANCE", UpstreamNoBalance),
-        ("BAD_SERVICE", NoNumbers),
-        ("ACCOUNT_INACTIVE", BadCredentials),
-        ("CHANNELS_LIMIT", BadCredentials),
-        ("SERVER_ERROR", Transient),
-    ],
-)
-def test_rent_error_messages_are_typed(provider, fake_sms_activate, tg, usa, message, error):
-    fake_sms_activate.respond_next(as_json({"status": "error", "message": message}))
-
-    with pytest.raises(error):
-        adapter_for(provider).rent(service=tg, country=usa, hours=4)
-
-
-@pytest.mark.parametrize("message", ["NO_ID_RENT", "RENT_DIE", "INVALID_TIME", "MAX_HOURS_EXCEED"])
-def test_rent_extend_refusals(provider, fake_sms_activate, message):
-    fake_sms_activate.respond_next(
-        as_json({"status": "error", "message": message, "info": {"max": 10}})
-    )
-
-    with pytest.raises(UpstreamRejected):
-        adapter_for(provider).rent_extend(upstream_id="1", hours=4)
 
 
 def test_rent_malformed_is_outcome_unknown(provider, fake_sms_activate, tg, usa):

@@ -200,3 +200,30 @@ def test_a_success_resets_the_count(settings):
     breaker.breaker_record_failure(7)
 
     assert breaker.breaker_state(7) == breaker.CLOSED
+
+
+def test_a_number_that_cost_more_than_the_offer_is_kept_logged_and_noted(
+    tg, usa, fake_sms_activate, caplog
+):
+    # given an upstream that ignores maxPrice (its V2 answer reports 12.50 for every number)
+    provider = ProviderFactory(protocol="sms_activate", base_url=fake_sms_activate.handler_url)
+    OfferFactory(provider=provider, cost=Decimal("0.50"))
+
+    with caplog.at_level("WARNING", logger="providers.router"):
+        routed = purchase_route(service=tg, country=usa)
+
+    assert routed.cost == Decimal("12.50") and routed.phone
+    assert fake_sms_activate.requests[-1].params["maxPrice"] == "0.50"
+    [attempt] = routed.attempts
+    attempt.refresh_from_db()
+    assert (attempt.outcome, attempt.cost) == ("bought", Decimal("12.50"))
+    assert attempt.error == "Cost 12.50 above the offer's 0.50 (the number was kept)."
+    assert "above the offer's 0.5" in caplog.text
+
+
+def test_a_number_within_the_offer_cost_has_no_note(tg, usa):
+    offer("0.10")
+
+    routed = purchase_route(service=tg, country=usa)
+
+    assert routed.cost == Decimal("0.10") and routed.attempts[0].error == ""

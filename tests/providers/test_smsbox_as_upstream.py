@@ -6,7 +6,6 @@ second) and a customer with an API key and money. This smsbox adds it as an ``sm
 provider and buys from it.
 """
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -24,13 +23,7 @@ from providers.models import Country, Service
 from providers.services import offers_sync
 from tests.factories import ProviderFactory
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        importlib.util.find_spec("rentals.handler") is None,
-        reason="the handler protocol is not built yet",
-    ),
-]
+pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
 UPSTREAM_KEY = "UpstreamSmsboxKey0123456789abcdefXYZ"
