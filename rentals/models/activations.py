@@ -69,6 +69,12 @@ class Activation(models.Model):
     code = models.CharField("latest code", max_length=64, blank=True, default="")
     resend_count = models.PositiveSmallIntegerField(default=0)
     resend_available_at = models.DateTimeField(null=True, blank=True)
+    polled_at = models.DateTimeField(
+        "upstream last asked at",
+        null=True,
+        blank=True,
+        help_text="When a polling worker last claimed this activation to ask the upstream.",
+    )
     idempotency_key = models.CharField(max_length=100, blank=True, default="")
     display_number = models.CharField(max_length=20, unique=True)
     binding_key = models.CharField(max_length=64, unique=True)
@@ -115,6 +121,11 @@ class Activation(models.Model):
             models.Index(fields=["user", "-created_at"], name="activation_user_recent_idx"),
             models.Index(fields=["state", "expires_at"], name="activation_state_expiry_idx"),
             models.Index(fields=["upstream_id"], name="activation_upstream_idx"),
+            models.Index(
+                fields=["provider", "polled_at"],
+                condition=Q(state__in=["waiting", "resend"]),
+                name="activation_poll_idx",
+            ),
         ]
 
     def __str__(self) -> str:

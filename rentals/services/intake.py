@@ -1,6 +1,11 @@
 """SMS intake: every upstream SMS reaches ``activation_receive_sms`` through the one signal
 ``providers.signals.upstream_sms_received`` (simulator, push endpoint, poller), stored once per
 ``(provider, upstream message id)`` whichever way it came first.
+
+Without an upstream message id an SMS is identified by its activation and its code: an
+SMS-Activate push (the full text, no id) and a poll (the code only) are the same message. A poll
+makes a message of a bare status only when the upstream says ``received``: a ``waiting`` answer
+that repeats a past code (``STATUS_WAIT_RETRY:<code>`` during a resend) is no new SMS.
 """
 
 from __future__ import annotations
@@ -8,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from providers.adapters import UpstreamError, adapter_for
+from providers.adapters import UpstreamError, UpstreamStatus, adapter_for
 from providers.models import Provider
 from providers.services import upstream_sms_dispatch
 from rentals.codes import extract_code
@@ -25,7 +32,12 @@ State = Activation.State
 
 # States in which an arriving SMS is the customer's: it sets the code and is sent to the webhook.
 _RECEIVING = (State.WAITING, State.RECEIVED, State.RESEND)
+# States in which the poller asks the upstream for an SMS.
+_POLLED = (State.WAITING, State.RESEND)
 POLL_BUDGET_SECONDS = 100
+# A claimed activation is not asked again by another worker within this time.
+POLL_LEASE = timedelta(seconds=10)
+FailureHook = Callable[[object, BaseException], None]
 
 
 def activation_receive_sms(
@@ -43,7 +55,8 @@ def activation_receive_sms(
     code, move the activation to ``received`` and send the customer webhook. Returns None for a
     duplicate or for an order that is no activation of ours."""
     received_at = received_at or timezone.now()
-    message_id = upstream_message_id or _derived_message_id(upstream_id, text)
+    found = _code_in(text, code)
+    message_id = upstream_message_id or _derived_message_id(upstream_id, text, found)
     with transaction.atomic():
         activation = (
             Activation.objects.select_for_update(of=("self",))
@@ -53,7 +66,9 @@ def activation_receive_sms(
         )
         if activation is None:
             return None
-        message = _store(activation, provider, message_id, text, code, sender, phone, received_at)
+        if _seen(activation, found, has_upstream_id=bool(upstream_message_id)):
+            return None
+        message = _store(activation, provider, message_id, text, found, sender, phone, received_at)
         if message is None or activation.state not in _RECEIVING:
             return message
         _record_code(activation, message)
@@ -61,13 +76,30 @@ def activation_receive_sms(
     return message
 
 
-def _derived_message_id(upstream_id: str, text: str) -> str:
+def _seen(activation: Activation, code: str, *, has_upstream_id: bool) -> bool:
+    """Whether the locked activation already holds this SMS under another id: a message
+    without an upstream id matches any with its code; one with an id matches a derived one."""
+    if not code:
+        return False
+    same = SmsMessage.objects.filter(activation=activation, code=code)
+    if has_upstream_id:
+        same = same.filter(upstream_message_id__startswith="derived:")
+    return same.exists()
+
+
+def _code_in(text: str, code: str) -> str:
+    return (extract_code(text) or (code or "").replace(":", "")).strip()
+
+
+def _derived_message_id(upstream_id: str, text: str, code: str) -> str:
+    """The id of a message the upstream gave none: its order and code, else its text."""
+    if code:
+        return f"derived:{upstream_id}:code:{code}"[:128]
     digest = hashlib.sha256(text.encode()).hexdigest()[:32]
     return f"derived:{upstream_id}:{digest}"
 
 
-def _store(activation, provider, message_id, text, code, sender, phone, received_at):
-    found = extract_code(text) or (code or "").replace(":", "")
+def _store(activation, provider, message_id, text, found, sender, phone, received_at):
     try:
         with transaction.atomic():
             return SmsMessage.objects.create(
@@ -144,39 +176,71 @@ def on_upstream_sms(sender, *, provider, upstream_id, text, received_at, **kwarg
 
 
 # --- polling ----------------------------------------------------------------------------------
-def activations_poll(*, batch_size: int = 100) -> int:
+def activations_poll(*, batch_size: int = 100, on_failure: FailureHook | None = None) -> int:
     """Ask each provider about its activations still waiting for a code, up to ``batch_size``
-    per provider (the longest unasked first), and feed what arrived into the one SMS path.
-    Answers how many activations were asked."""
+    per provider, the longest unasked first, and feed what arrived into the one SMS path.
+    Each activation is claimed (``polled_at`` set by a conditional UPDATE) before it is asked,
+    so two workers never ask about one activation at once. A row that fails is passed to
+    ``on_failure(activation_id, exc)`` and the run goes on. Answers how many were asked."""
     deadline = time.monotonic() + POLL_BUDGET_SECONDS
     asked = 0
     provider_ids = (
-        Activation.objects.filter(state__in=(State.WAITING, State.RESEND))
+        Activation.objects.filter(state__in=_POLLED, provider__isnull=False)
+        .order_by()
         .values_list("provider_id", flat=True)
         .distinct()
     )
     for provider in Provider.objects.filter(pk__in=list(provider_ids)).order_by("pk"):
-        waiting = Activation.objects.filter(
-            provider=provider, state__in=(State.WAITING, State.RESEND)
-        ).order_by("pk")[:batch_size]
-        for activation in waiting:
+        candidates = (
+            Activation.objects.filter(provider=provider, state__in=_POLLED)
+            .filter(_not_leased(timezone.now()))
+            .order_by(F("polled_at").asc(nulls_first=True), "pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        for activation_id in list(candidates):
             if time.monotonic() > deadline:
                 return asked
-            activation_poll(activation=activation, provider=provider)
+            activation = _claim_poll(activation_id)
+            if activation is None:
+                continue  # another worker asks about it, or it was settled meanwhile
             asked += 1
+            try:
+                _poll_one(activation, provider)
+            except Exception as exc:  # one broken row does not stop the run
+                logger.warning("poll of activation %s failed: %r", activation_id, exc)
+                if on_failure is not None:
+                    on_failure(activation_id, exc)
     return asked
 
 
+def _not_leased(now: datetime) -> Q:
+    return Q(polled_at__isnull=True) | Q(polled_at__lte=now - POLL_LEASE)
+
+
+def _claim_poll(activation_id: int) -> Activation | None:
+    now = timezone.now()
+    claimed = Activation.objects.filter(
+        _not_leased(now), pk=activation_id, state__in=_POLLED
+    ).update(polled_at=now)
+    if not claimed:
+        return None
+    return Activation.objects.filter(pk=activation_id).first()
+
+
 def activation_poll(*, activation: Activation, provider: Provider | None = None) -> int:
-    """Ask the upstream for one activation's messages; answers how many it reported."""
-    provider = provider or activation.provider
+    """Ask the upstream for one activation's messages; answers how many it reported (0 when
+    the upstream could not answer)."""
     try:
-        status = adapter_for(provider).status(upstream_id=activation.upstream_id)
+        return _poll_one(activation, provider or activation.provider)
     except UpstreamError as exc:
         logger.info("poll of activation %s failed: %s", activation.pk, exc.message)
         return 0
+
+
+def _poll_one(activation: Activation, provider: Provider) -> int:
+    status = adapter_for(provider).status(upstream_id=activation.upstream_id)
     messages = list(status.messages)
-    if not messages and (status.text or status.code):
+    if not messages and status.state == UpstreamStatus.RECEIVED and (status.text or status.code):
         messages = [None]
     for message in messages:
         upstream_sms_dispatch(
