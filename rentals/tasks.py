@@ -25,7 +25,10 @@ def webhook_deliver(delivery_id: int) -> None:
 
 @shared_task(name="rentals.tasks.webhooks_retry_due", soft_time_limit=200, time_limit=230)
 def webhooks_retry_due() -> int:
-    return webhooks.webhooks_retry_due()
+    """Attempt the customer webhook deliveries that are due (retries with back-off)."""
+    with tracked_job("rentals.webhooks_retry_due") as job:
+        job.rows += webhooks.webhooks_retry_due()
+    return job.rows
 
 
 # --- activations ------------------------------------------------------------------------------
@@ -45,7 +48,7 @@ def activations_poll() -> int:
     from rentals.services import activations_poll as poll
 
     with tracked_job("rentals.activations_poll") as job:
-        job.rows += poll(batch_size=settings.SMSBOX_JOB_BATCH_SIZE)
+        job.rows += poll(batch_size=settings.SMSBOX_JOB_BATCH_SIZE, on_failure=job.fail)
     return job.rows
 
 
@@ -55,7 +58,7 @@ def activations_reconcile() -> int:
     from rentals.services import activations_reconcile as reconcile
 
     with tracked_job("rentals.activations_reconcile") as job:
-        job.rows += reconcile(limit=settings.SMSBOX_JOB_BATCH_SIZE)
+        job.rows += reconcile(limit=settings.SMSBOX_JOB_BATCH_SIZE, on_failure=job.fail)
     return job.rows
 
 

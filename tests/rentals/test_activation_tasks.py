@@ -57,3 +57,46 @@ def test_the_upstream_close_task_tells_the_upstream(customer, simulator, telegra
     tasks.activation_upstream_close(activation.pk, "cancel")
     assert SimulatedNumber.objects.get(pk=activation.upstream_id).status == "cancelled"
     tasks.activation_upstream_close(999999, "cancel")  # gone: nothing to do
+
+
+def test_the_webhook_retry_job_records_its_run(db):
+    assert tasks.webhooks_retry_due() == 0
+    run = JobRun.objects.get(name="rentals.webhooks_retry_due")
+    assert (run.status, run.rows) == ("ok", 0)
+
+
+def test_a_row_the_poll_job_could_not_ask_is_in_its_run(
+    customer, simulator, telegram, usa, monkeypatch
+):
+    from providers.adapters import Transient
+    from providers.adapters.simulator import SimulatorAdapter
+
+    activation = activation_purchase(user=customer, service=telegram, country=usa)
+
+    def down(self, *, upstream_id):
+        raise Transient("upstream down")
+
+    monkeypatch.setattr(SimulatorAdapter, "status", down)
+    assert tasks.activations_poll() == 1
+    run = JobRun.objects.get(name="rentals.activations_poll")
+    assert (run.status, run.errors) == ("ok", 1)
+    assert f"{activation.pk}: Transient" in run.error
+
+
+def test_a_row_the_reconcile_job_could_not_settle_is_in_its_run(
+    customer, simulator, telegram, usa, monkeypatch
+):
+    from rentals.services import reconcile
+
+    activation = activation_purchase(user=customer, service=telegram, country=usa)
+    Activation.objects.filter(pk=activation.pk).update(state=Activation.State.UNKNOWN)
+    age(activation, 60)
+
+    def broken(activation):
+        raise RuntimeError("cannot read")
+
+    monkeypatch.setattr(reconcile, "_find_bought", broken)
+    assert tasks.activations_reconcile() == 0
+    run = JobRun.objects.get(name="rentals.activations_reconcile")
+    assert (run.status, run.errors) == ("ok", 1)
+    assert f"{activation.pk}: RuntimeError: cannot read" in run.error
