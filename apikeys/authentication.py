@@ -9,8 +9,16 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request, is_form_media_type
 
+from apikeys.keys import is_well_formed, key_digest
 from apikeys.models import ApiKey
-from apikeys.selectors import api_key_authenticate, api_key_remember
+from apikeys.selectors import (
+    api_key_authenticate,
+    api_key_cache_key,
+    api_key_from_cache,
+    api_key_remember,
+    api_key_touch,
+)
+from apikeys.throttling import Refusal, raw_redis, request_admit, request_admit_cached
 from smsbox.models import User
 from smsbox.services import user_record_activity
 
@@ -56,6 +64,46 @@ def api_key_check(raw_key: str) -> ApiKey | None:
     return api_key
 
 
+# Digest → id of the account that owns the key, for keys this process has checked. A key never
+# changes owner; this only says which account's counters to read with the cached check (the
+# check itself is always the shared cache or the database, so a revoke takes effect at once).
+_owners: dict[str, int] = {}
+_OWNERS_MAX = 10_000
+
+
+def api_key_check_admit(raw_key: str) -> tuple[ApiKey | None, Refusal | None]:
+    """``api_key_check`` and the account's rate limit (``request_admit``) together: the live key
+    ``raw_key`` is (None for a wrong key, and then nothing is counted) and why its request may
+    not go on (None when it may). Once this process has seen the key, a cached check and the
+    rate limit cost one Redis round trip between them."""
+    digest = key_digest(raw_key) if is_well_formed(raw_key) else ""
+    user_id = _owners.get(digest) if digest else None
+    if user_id is not None and raw_redis() is not None:
+        data, admit = request_admit_cached(cache_key=api_key_cache_key(digest), user_id=user_id)
+        if data is not None:
+            api_key = api_key_from_cache(data)
+            if api_key.user_id == user_id:
+                _record_use(api_key)
+                return api_key, admit(api_key.user)
+    api_key = api_key_check(raw_key)
+    if api_key is None:
+        return None, None
+    if len(_owners) >= _OWNERS_MAX:
+        _owners.clear()
+    _owners[api_key.digest] = api_key.user_id
+    return api_key, request_admit(user=api_key.user)
+
+
+def _record_use(api_key: ApiKey) -> None:
+    """What ``api_key_authenticate`` and ``api_key_check`` do after a cached check: refresh
+    ``last_used_at`` and the user's activity (each at most once per interval)."""
+    seen = (api_key.last_used_at, api_key.user.last_activity_at)
+    api_key_touch(api_key)
+    user_record_activity(user=api_key.user)
+    if (api_key.last_used_at, api_key.user.last_activity_at) != seen:
+        api_key_remember(api_key)
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """No key: None, so another authenticator may try. A wrong or revoked key: 401."""
 
@@ -65,9 +113,10 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw_key = api_key_from_request(request)
         if raw_key is None:
             return None
-        api_key = api_key_check(raw_key)
+        api_key, refusal = api_key_check_admit(raw_key)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        request.smsbox_refusal = refusal  # AccountRateThrottle answers it: counted here already
         return api_key.user, api_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -90,6 +90,21 @@ def _cache_key(digest: str) -> str:
     return f"apikey:auth:{digest}"
 
 
+def api_key_cache_key(digest: str) -> str:
+    """The Redis key under which ``api_key_remember`` keeps the check of the key ``digest``."""
+    return _cache_key(digest)
+
+
+def api_key_from_cache(data: bytes) -> ApiKey:
+    """The key (with its user) that ``api_key_remember`` stored in Redis as ``data``."""
+    return pickle.loads(data)  # noqa: S301 (written by api_key_remember)
+
+
+def api_key_touch(api_key: ApiKey) -> bool:
+    """Refresh ``last_used_at`` at most once a minute (see ``_touch``)."""
+    return _touch(api_key)
+
+
 def _lookup(raw_key: str, digest: str) -> ApiKey | None:
     candidates = (
         ApiKey.objects.select_related("user")

@@ -7,14 +7,16 @@
   second; more than ``SMSBOX_FAILED_LIMIT`` (300) in one second block the account, whatever its
   tier, for ``SMSBOX_FAILED_BLOCK_SECONDS`` (60).
 
-With Redis one request costs one round trip (a pipeline); the block key holds the Unix time it
-ends, so the wall clock (not the key's expiry) decides when a block lifts.
+With Redis one request costs one round trip (a pipeline), shared with the API key check once
+the process knows the key's account (``request_admit_cached``); the block key holds the Unix time
+it ends, so the wall clock (not the key's expiry) decides when a block lifts.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,11 +65,50 @@ def request_admit(*, user: User, now: float | None = None) -> Refusal | None:
     else:
         blocked_until = cache.get(block_key)
         count = _cache_incr(window_key) if limit is not None else 0
+    return _refusal(blocked_until, count, limit, now)
+
+
+def _refusal(blocked_until: Any, count: int, limit: int | None, now: float) -> Refusal | None:
     if blocked_until is not None and float(blocked_until) > now:
         return Refusal("ACCOUNT_BLOCKED", max(1, math.ceil(float(blocked_until) - now)))
     if limit is not None and count > limit:
         return Refusal("RATE_LIMITED", 1)
     return None
+
+
+# Fetches a cached value (the API key check) and, only when it is there, counts the request of
+# its account: the key check and the rate limit of the polling path in one Redis round trip.
+_ADMIT_CACHED = """
+local cached = redis.call('GET', KEYS[1])
+if not cached then
+    return {false, false, 0}
+end
+local blocked = redis.call('GET', KEYS[2])
+local count = redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[1])
+return {cached, blocked or false, count}
+"""
+
+
+def request_admit_cached(
+    *, cache_key: str, user_id: int, now: float | None = None
+) -> tuple[bytes | None, Callable[[User], Refusal | None]]:
+    """Read ``cache_key`` and, when it holds a value, count one request of account ``user_id``,
+    in one round trip (a Lua script). Answers the value (None when it is not cached: nothing was
+    counted) and a function that, given the user the value stands for, says whether the request
+    may go on, as ``request_admit`` does. Needs the Redis cache (``raw_redis()``)."""
+    now = time.time() if now is None else now
+    client = raw_redis()
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_ADMIT_CACHED)
+    keys = [cache_key, f"rl:block:{user_id}", f"rl:req:{user_id}:{int(now)}"]
+    cached, blocked_until, count = script(keys=keys, args=[_WINDOW_TTL])
+
+    def admit(user: User) -> Refusal | None:
+        return _refusal(blocked_until, count, account_rate_limit(user), now)
+
+    return cached, admit
 
 
 def failed_request_record(*, user: User, now: float | None = None) -> bool:
@@ -116,6 +157,7 @@ def raw_redis() -> Any | None:
 
 
 _clients: dict[int, Any] = {}
+_scripts: dict[int, Any] = {}
 
 
 def _cache_incr(key: str) -> int:
@@ -152,10 +194,17 @@ class AccountRateThrottle(BaseThrottle):
         user = getattr(request, "user", None)
         if user is None or not getattr(user, "is_authenticated", False):
             return True
-        refusal = request_admit(user=user)
+        # The API key authentication counts the request with its key check (one round trip)
+        # and leaves the answer here; other authentications are counted now.
+        refusal = getattr(request, "smsbox_refusal", _NOT_COUNTED)
+        if refusal is _NOT_COUNTED:
+            refusal = request_admit(user=user)
         if refusal is not None:
             raise RateLimited(refusal)
         return True
+
+
+_NOT_COUNTED = object()
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -68,28 +68,34 @@ def activation_status_for_user(*, user: User, activation_id: int) -> Activation:
     table = Activation._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT state, code, ready, sms_received_at FROM {table} "  # noqa: S608 (constant)
+            f"SELECT state, sms_received_at, ready, code FROM {table} "  # noqa: S608 (constant)
             "WHERE id = %s AND user_id = %s",
             [activation_id, user.pk],
         )
         row = cursor.fetchone()
     if row is None:
         raise NoActivation()
-    state, code, ready, sms_received_at = row
-    return Activation(
-        id=activation_id,
-        user_id=user.pk,
-        state=state,
-        code=code,
-        ready=ready,
-        sms_received_at=sms_received_at,
-    )
+    return _instance(Activation, _STATUS_FIELDS, (activation_id, user.pk, *row))
 
 
-_DETAIL_COLUMNS = (
-    "id", "user_id", "service_id", "country_id", "operator", "phone", "price", "state", "ready",
-    "code", "created_at", "expires_at", "number_at", "sms_received_at", "resend_available_at",
-    "display_number", "binding_key", "upstream_id", "reuses_id",
+# In the model's field order, as Model.from_db wants them when some fields are left out.
+_STATUS_FIELDS = ("id", "user_id", "state", "sms_received_at", "ready", "code")
+
+
+def _instance(model, fields, values):
+    """A model instance of a row (``fields`` in the model's order): the other fields stay
+    deferred, which costs less than building them with their defaults."""
+    return model.from_db(connection.alias, fields, values)
+
+
+_DETAIL_COLUMNS = tuple(
+    f.attname
+    for f in Activation._meta.concrete_fields
+    if f.attname in {
+        "id", "user_id", "service_id", "country_id", "operator", "phone", "price", "state",
+        "ready", "code", "created_at", "expires_at", "number_at", "sms_received_at",
+        "resend_available_at", "display_number", "binding_key", "upstream_id", "reuses_id",
+    }
 )  # fmt: skip
 
 
@@ -122,13 +128,16 @@ def activation_detail_for_user(*, user: User, ident: int | str) -> Activation:
         row = cursor.fetchone()
     if row is None:
         raise NoActivation()
-    fields = dict(zip(_DETAIL_COLUMNS, row[: len(_DETAIL_COLUMNS)], strict=True))
-    service_code, service_name, country_id_sa, country_name = row[len(_DETAIL_COLUMNS) :]
-    activation = Activation(**fields)
-    activation._state.adding = False
-    activation.service = Service(id=fields["service_id"], code=service_code, name=service_name)
-    activation.country = Country(
-        id=fields["country_id"], sms_activate_id=country_id_sa, name_en=country_name
+    size = len(_DETAIL_COLUMNS)
+    activation = _instance(Activation, _DETAIL_COLUMNS, row[:size])
+    service_code, service_name, country_id_sa, country_name = row[size:]
+    activation.service = _instance(
+        Service, ("id", "code", "name"), (activation.service_id, service_code, service_name)
+    )
+    activation.country = _instance(
+        Country,
+        ("id", "sms_activate_id", "name_en"),
+        (activation.country_id, country_id_sa, country_name),
     )
     return activation
 

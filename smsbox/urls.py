@@ -14,9 +14,11 @@ admin.site.site_title = "smsbox"
 admin.site.index_title = "Operations"
 
 urlpatterns = [
+    path("healthz/ping", views.healthz_ping, name="healthz-ping"),
+    # The client APIs before the rest: Django tries the patterns in order, and these are polled.
+    path("", include("rentals.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
-    path("healthz/ping", views.healthz_ping, name="healthz-ping"),
     # Customer accounts: Django's auth views with templates in templates/registration/.
     path("", views.home, name="home"),
     path("accounts/signup/", views.SignUpView.as_view(), name="signup"),
@@ -60,7 +62,6 @@ urlpatterns = [
     path("api/v1/", include("providers.urls")),
     path("api/v1/", include("wallets.urls")),
     path("api/v1/", include("apikeys.urls")),
-    path("", include("rentals.urls")),
     # Upstreams push SMS here, authenticated by the provider's push secret.
     path("providers/<int:provider_id>/push", provider_push, name="provider-push"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

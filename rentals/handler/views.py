@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from apikeys.authentication import api_key_check
-from apikeys.throttling import failed_request_record, request_admit
+from apikeys.authentication import api_key_check_admit
+from apikeys.throttling import failed_request_record
 from rentals.handler import activations, catalog, rent
 from rentals.handler.tokens import FALLBACK, token_for
 from rentals.handler.transport import (
@@ -103,13 +103,15 @@ def handler_api(request: HttpRequest) -> HttpResponse:
         name = "setRentStatus"  # one client sends getRentStatus&status=N for setRentStatus
     action = ACTIONS.get(name)
     kind = action.kind if action else TEXT
-    api_key = api_key_check(params["api_key"]) if params.get("api_key") else None
+    # The key check and the account's rate limit: one Redis round trip on the polling path.
+    api_key, refusal = (
+        api_key_check_admit(params["api_key"]) if params.get("api_key") else (None,) * 2
+    )
     if api_key is None:
         return error_response("BAD_KEY", kind)
     user = api_key.user
     if user.is_banned():
         return error_response(f"BANNED:{ban_datetime(user.banned_until)}", kind)
-    refusal = request_admit(user=user)
     if refusal is not None:
         until = datetime.fromtimestamp(int(timezone.now().timestamp()) + refusal.retry_after, UTC)
         return error_response(f"BANNED:{ban_datetime(until)}", kind)

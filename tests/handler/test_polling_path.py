@@ -1,0 +1,75 @@
+"""The polling path of the handler protocol: once a key's check is cached, ``getStatus`` is one
+SQL query and one Redis round trip (the key check and the rate limit together), and revoking the
+key or reaching the rate limit still takes effect at once."""
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from apikeys.services import api_key_revoke
+from tests.factories import ActivationFactory
+from tests.handler.redis_rounds import RedisRoundTrips
+
+pytestmark = pytest.mark.django_db
+MOMENT = 1_900_000_000.25  # one instant: every request below falls in the same second
+
+
+@pytest.fixture
+def activation(customer):
+    return ActivationFactory(user=customer, state="received", code="123456")
+
+
+def test_get_status_is_one_query_and_one_redis_round_trip_with_the_key_check_cached(
+    handler, activation
+):
+    assert handler.text("getStatus", id=activation.pk) == "STATUS_OK:123456"  # caches the check
+    with CaptureQueriesContext(connection) as queries, RedisRoundTrips() as redis:
+        assert handler.text("getStatus", id=activation.pk) == "STATUS_OK:123456"
+    assert len(queries.captured_queries) == 1, queries.captured_queries
+    sql = queries.captured_queries[0]["sql"]
+    assert sql.startswith("SELECT") and "rentals_activation" in sql and "JOIN" not in sql
+    assert redis.count == 1
+
+
+def test_another_customers_activation_is_still_unknown_on_the_cached_path(handler, db):
+    other = ActivationFactory(state="received", code="123456")
+    handler.text("getBalance")  # caches the check
+    assert handler.text("getStatus", id=other.pk) == "NO_ACTIVATION"
+
+
+def test_a_revoked_key_is_refused_at_once_after_cached_polls(handler, api_key, activation):
+    for _ in range(3):
+        assert handler.text("getStatus", id=activation.pk) == "STATUS_OK:123456"
+    api_key_revoke(api_key=api_key)
+    assert handler.text("getStatus", id=activation.pk) == "BAD_KEY"
+
+
+@override_settings(SMSBOX_RATE_LIMIT_STANDARD=3)
+def test_the_rate_limit_counts_every_poll_on_the_cached_path(handler, activation):
+    with time_machine.travel(MOMENT, tick=False):
+        answers = [handler.text("getStatus", id=activation.pk) for _ in range(4)]
+    assert answers[:3] == ["STATUS_OK:123456"] * 3
+    assert answers[3].startswith("BANNED:")
+    with time_machine.travel(MOMENT + 1, tick=False):  # the next second starts afresh
+        assert handler.text("getStatus", id=activation.pk) == "STATUS_OK:123456"
+
+
+@override_settings(SMSBOX_FAILED_LIMIT=2, SMSBOX_FAILED_BLOCK_SECONDS=60)
+def test_a_block_is_seen_on_the_cached_path(handler, activation):
+    with time_machine.travel(MOMENT, tick=False):
+        handler.text("getStatus", id=activation.pk)  # caches the check
+        for _ in range(3):  # failed requests (no such activation) start a block
+            assert handler.text("getStatus", id="424242") == "NO_ACTIVATION"
+        assert handler.text("getStatus", id=activation.pk).startswith("BANNED:")
+    with time_machine.travel(MOMENT + 61, tick=False):
+        assert handler.text("getStatus", id=activation.pk) == "STATUS_OK:123456"
+
+
+def test_a_revoked_key_counts_nothing_for_its_account(handler, api_key, customer, activation):
+    handler.text("getStatus", id=activation.pk)
+    api_key_revoke(api_key=api_key)
+    RedisRoundTrips.delete(f"rl:*:{customer.pk}:*")
+    assert handler.text("getStatus", id=activation.pk) == "BAD_KEY"
+    assert RedisRoundTrips.keys(f"rl:*:{customer.pk}:*") == []
