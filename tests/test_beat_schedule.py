@@ -19,6 +19,7 @@ EVERY_JOB = {
     "reconciliation": "rentals.tasks.activations_reconcile",
     "offer sync": "providers.tasks.offers_sync_all",
     "simulator catch-up": "providers.tasks.simulator_deliver_due_all",
+    "upstream balances": "providers.tasks.balances_refresh_all",
     "rental auto-renew": "rentals.tasks.rentals_renew",
     "rental expiry": "rentals.tasks.rentals_expire",
     "rental SMS polling": "rentals.tasks.rentals_poll",
