@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -127,16 +127,23 @@ def purchase_route(
     max_price: Decimal | None = None,
     exclude_phones: Collection[str] = (),
     max_excluded: int = 3,
+    offers: Sequence[RoutedOffer] | None = None,
 ) -> RoutedPurchase:
-    """Buy a number for ``service`` in ``country``; see the module docstring."""
+    """Buy a number for ``service`` in ``country``; see the module docstring. ``offers``: what
+    ``routable_offers`` answered for the same service, country and operator a moment ago (the
+    purchase saga quotes its price from them), so they are not read again; None reads them."""
+    if offers is None:
+        offers = routable_offers(
+            service=service, country=country, operator=operator, max_price=max_price
+        )
+    elif max_price is not None:
+        offers = [r for r in offers if r.retail_price <= max_price]
     attempts: list[PurchaseAttempt] = []
     failed_providers: set[int] = set()
     excluded = {"".join(ch for ch in p if ch.isdigit()) for p in exclude_phones}
     excluded_left = max_excluded
     last_error: UpstreamError | None = None
-    for routed in routable_offers(
-        service=service, country=country, operator=operator, max_price=max_price
-    ):
+    for routed in offers:
         offer, provider = routed.offer, routed.offer.provider
         if provider.pk in failed_providers or not breaker.breaker_allows(provider.pk):
             continue

@@ -28,6 +28,7 @@ nothing), but a sale does not count it down, so the simulator never runs out by 
 
 from __future__ import annotations
 
+import functools
 import random
 import string
 from datetime import timedelta
@@ -58,6 +59,19 @@ _CALLING_CODES = {0: "7", 1: "380", 2: "7", 6: "62", 16: "44", 43: "49", 187: "1
 _FAILED = "failed"  # status of a draw that sold nothing (kept so the sequence moves on)
 
 
+_FIRST_CANDIDATES = 16  # pool numbers asked about first when a sale draws its number
+
+
+@functools.lru_cache(maxsize=64)
+def _phone_pool(seed: str, country_id: int, size: int) -> tuple[str, ...]:
+    """The simulator's numbers in one country, sorted: drawn once per process (the same seed
+    always gives the same pool), not on every sale."""
+    rng = random.Random(f"{seed}:pool:{country_id}")
+    prefix = _CALLING_CODES.get(country_id, f"99{country_id:03d}")
+    pool = {prefix + "".join(rng.choices(string.digits, k=10)) for _ in range(size)}
+    return tuple(sorted(pool))
+
+
 class SimulatorAdapter(Adapter):
     protocol = "simulator"
 
@@ -72,6 +86,13 @@ class SimulatorAdapter(Adapter):
         if self.conf["services"] is not None:
             return [str(code) for code in self.conf["services"]]
         return list(Service.objects.filter(visible=True).values_list("code", flat=True))
+
+    def _sells(self, service) -> bool:
+        """Whether ``service`` (a catalog row) is one of ``_service_codes()``, without reading
+        the whole catalog: with no list configured, every visible service is sold."""
+        if self.conf["services"] is not None:
+            return service.code in self._service_codes()
+        return bool(service.visible)
 
     def _cost(self, service_code: str) -> Decimal:
         return Decimal(str(self.conf["costs"].get(service_code, self.conf["cost"])))
@@ -91,14 +112,8 @@ class SimulatorAdapter(Adapter):
         ]
 
     # --- drawing -------------------------------------------------------------------------
-    def _pool(self, country_id: int) -> list[str]:
-        rng = random.Random(f"{self.conf['seed']}:pool:{country_id}")
-        prefix = _CALLING_CODES.get(country_id, f"99{country_id:03d}")
-        pool = {
-            prefix + "".join(rng.choices(string.digits, k=10))
-            for _ in range(self.conf["pool_size"])
-        }
-        return sorted(pool)
+    def _pool(self, country_id: int) -> tuple[str, ...]:
+        return _phone_pool(str(self.conf["seed"]), country_id, int(self.conf["pool_size"]))
 
     def _code(self, rng: random.Random) -> str:
         alphabet = (
@@ -122,7 +137,7 @@ class SimulatorAdapter(Adapter):
             rng = random.Random(f"{conf['seed']}:{sequence}")
             draw, start, code, late = rng.random(), rng.random(), self._code(rng), rng.random()
             service_code = service.code if service else "full"
-            failure = self._failure(draw, service_code, country.sms_activate_id, max_cost)
+            failure = self._failure(draw, service, country.sms_activate_id, max_cost)
             sells = failure is None or isinstance(failure, OutcomeUnknown)
             phone = self._phone(country.sms_activate_id, start) if sells else ""
             if phone is None:
@@ -146,11 +161,12 @@ class SimulatorAdapter(Adapter):
                 self._schedule(number)
         return number, failure
 
-    def _failure(self, draw: float, service_code: str, country_id: int, max_cost: Decimal | None):
+    def _failure(self, draw: float, service, country_id: int, max_cost: Decimal | None):
         conf = self.conf
+        service_code = service.code if service else "full"
         if country_id not in conf["countries"] or int(conf["stock"]) <= 0:
             return NoNumbers("The simulator has no numbers for this country.")
-        if service_code != "full" and service_code not in self._service_codes():
+        if service_code != "full" and not self._sells(service):
             return NoNumbers("The simulator does not sell this service.")
         if max_cost is not None and self._cost(service_code) > max_cost:
             return NoNumbers("Nothing within the maximum cost.")
@@ -167,17 +183,19 @@ class SimulatorAdapter(Adapter):
         from providers.models import SimulatedNumber
 
         pool = self._pool(country_id)
-        busy = set(
-            SimulatedNumber.objects.filter(
-                provider=self.provider, country_id_sa=country_id, status__in=["waiting", "received"]
-            ).values_list("phone", flat=True)
-        )
         first = int(start * len(pool))
-        for i in range(len(pool)):
-            phone = pool[(first + i) % len(pool)]
+        in_order = pool[first:] + pool[:first]
+        open_numbers = SimulatedNumber.objects.filter(
+            provider=self.provider, country_id_sa=country_id, status__in=["waiting", "received"]
+        )
+        # Usually one of the first few is free: ask about those only, then about the rest.
+        head = in_order[:_FIRST_CANDIDATES]
+        busy = set(open_numbers.filter(phone__in=head).values_list("phone", flat=True))
+        for phone in head:
             if phone not in busy:
                 return phone
-        return None
+        busy = set(open_numbers.values_list("phone", flat=True))
+        return next((phone for phone in in_order if phone not in busy), None)
 
     def _due(self, late: bool):
         delay = self.conf["sms_delay"]

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from providers.adapters import NoNumbers, OutcomeUnknown, Transient, UpstreamError, adapter_for
 from providers.models import Country, Service
-from providers.router import RoutedPurchase, purchase_route, routable_offers
+from providers.router import RoutedOffer, RoutedPurchase, purchase_route, routable_offers
 from rentals.errors import (
     BadQuantity,
     BadStatus,
@@ -94,7 +94,10 @@ def activation_purchase(
         if existing is not None:
             return _replayed(existing, service=service, country=country)
     policy = spend_policy_effective(user=user)
-    price = _quoted_price(service=service, country=country, operator=operator, max_price=max_price)
+    offers = _quoted_offers(
+        service=service, country=country, operator=operator, max_price=max_price
+    )
+    price = offers[0].retail_price
     spend_policy_check_price(policy=policy, price=price)
     try:
         activation = _open(
@@ -118,18 +121,19 @@ def activation_purchase(
     banned = list(NumberBan.objects.filter(user=user).values_list("phone", flat=True))
     if replaces is not None and replaces.phone:
         banned.append(replaces.phone)
-    return _buy(activation, exclude_phones=banned)
+    return _buy(activation, exclude_phones=banned, offers=offers)
 
 
-def _quoted_price(
+def _quoted_offers(
     *, service: Service, country: Country, operator: str, max_price: Decimal | None
-) -> Decimal:
+) -> list[RoutedOffer]:
+    """The offers the purchase may buy from, cheapest first: the first one sets the price."""
     offers = routable_offers(
         service=service, country=country, operator=operator, max_price=max_price
     )
     if not offers:
         raise NoNumbers()
-    return offers[0].retail_price
+    return offers
 
 
 def _replayed(existing: Activation, *, service: Service, country: Country) -> Activation:
@@ -206,9 +210,15 @@ def _random_digits() -> int:
     return secrets.randbelow(10**8)
 
 
-def _buy(activation: Activation, *, exclude_phones: list[str]) -> Activation:
+def _buy(
+    activation: Activation,
+    *,
+    exclude_phones: list[str],
+    offers: list[RoutedOffer] | None = None,
+) -> Activation:
     """Steps 2 and 3 of the saga. Only offers whose retail price is at most the charged price
-    are bought, so failing over never sells a pricier number at the cheaper charge."""
+    are bought, so failing over never sells a pricier number at the cheaper charge. ``offers``:
+    those the price was quoted from (not read again)."""
     try:
         routed = purchase_route(
             service=activation.service,
@@ -216,6 +226,7 @@ def _buy(activation: Activation, *, exclude_phones: list[str]) -> Activation:
             operator=activation.operator,
             max_price=activation.price,
             exclude_phones=exclude_phones,
+            offers=offers,
         )
     except OutcomeUnknown as exc:
         return _mark_unknown(activation, exc)

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apikeys.services import api_key_revoke
 from tests.factories import ActivationFactory
+from tests.handler.conftest import fund
 from tests.handler.redis_rounds import RedisRoundTrips
 
 pytestmark = pytest.mark.django_db
@@ -73,3 +74,29 @@ def test_a_revoked_key_counts_nothing_for_its_account(handler, api_key, customer
     RedisRoundTrips.delete(f"rl:*:{customer.pk}:*")
     assert handler.text("getStatus", id=activation.pk) == "BAD_KEY"
     assert RedisRoundTrips.keys(f"rl:*:{customer.pk}:*") == []
+
+
+def _reads_of(queries, table: str) -> int:
+    return sum(
+        1
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+    )
+
+
+def test_get_number_reads_the_offers_and_price_rules_once(handler, customer, offer):
+    fund(customer, "10.00")
+    handler.text("getBalance")  # caches the key check
+    with CaptureQueriesContext(connection) as queries:
+        answer = handler.text("getNumber", service="tg", country="187")
+    assert answer.startswith("ACCESS_NUMBER:"), answer
+    assert _reads_of(queries, "providers_offer") == 1
+    assert _reads_of(queries, "providers_pricerule") == 1
+    # The simulator draws its number without reading the whole catalog or every open number.
+    assert _reads_of(queries, "providers_service") == 1  # the service parameter
+    draws = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('SELECT "providers_simulatednumber"."phone"')
+    ]
+    assert len(draws) == 1 and '"phone" IN (' in draws[0]
