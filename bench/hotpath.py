@@ -1,14 +1,14 @@
 """Where a request of the polling path spends its time, inside one process (no HTTP server).
 
-    DATABASE_URL=postgres://…/smsbox_bench REDIS_URL=redis://…/9 \\
-        .venv/bin/python bench/hotpath.py [--requests 2000] [--top 25] [--endpoint getStatus]
+    .venv/bin/python bench/hotpath.py [--requests 2000] [--top 25] [--endpoint getStatus]
 
-Runs against a database that ``bench/run.py`` (or ``migrate`` + ``seed_demo --api-key …``)
-prepared, with DEBUG off, through Django's test client (the same middleware, URL resolver and
-views as under gunicorn). For ``/healthz/ping``, ``getStatus``, the REST activation detail and
-``getNumber`` it prints the mean time per request (wall clock and this process's CPU), the SQL
-queries, transactions and Redis round trips each request makes, and with ``--top`` the functions
-that take the most CPU time (cProfile).
+Runs against the database that ``bench/run.py`` prepared (``smsbox_bench`` and Redis db 9 unless
+DATABASE_URL and REDIS_URL say otherwise), with bench/run.py's settings (DEBUG off), through
+Django's test client (the same middleware, URL resolver and views as under gunicorn). For
+``/healthz/ping``, ``getStatus``, the REST activation detail and ``getNumber`` it prints the mean
+time per request (wall clock and this process's CPU), the SQL queries, transactions and Redis
+round trips each request makes, and with ``--top`` the functions that take the most CPU time
+(cProfile).
 """
 
 from __future__ import annotations
@@ -32,12 +32,11 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=0, help="print the N costliest functions")
     parser.add_argument("--endpoint", action="append", help="only these (repeatable)")
     args = parser.parse_args()
+    from bench.run import _environment
+
+    os.environ.update(_environment(args))  # bench/run.py's database, Redis db and settings
+    os.environ["ALLOWED_HOSTS"] += ",testserver"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsbox.settings")
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-    if "testserver" not in os.environ["ALLOWED_HOSTS"]:
-        os.environ["ALLOWED_HOSTS"] += ",testserver"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 
     django.setup()

@@ -32,13 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 API_KEY = "BenchKey" + "0123456789abcdefghijklmnopqrstuv"  # 40 letters and digits
-# The demo simulator's stock and number pool are sized for a demo; a benchmark buys hundreds
-# of numbers that stay open (the pool is drawn on every purchase, so it is not made huge).
+# The demo simulator's stock and number pool are sized for a demo; a benchmark buys thousands
+# of numbers that stay open (each worker draws the pool once, on its first purchase).
 _BIG_SIMULATOR = """
 from providers.models import Provider
 from providers.services import offers_sync
 for provider in Provider.objects.filter(protocol="simulator"):
-    provider.settings = {**provider.settings, "stock": 10000000, "pool_size": 2000}
+    provider.settings = {**provider.settings, "stock": 10000000, "pool_size": 20000}
     provider.save(update_fields=["settings"])
     offers_sync(provider=provider)
 """
@@ -62,6 +62,10 @@ def main() -> int:
             str(args.workers),
             "-b",
             f"127.0.0.1:{port}",
+            "--worker-class",
+            args.worker_class,
+            "--threads",
+            str(args.worker_threads),
             "--log-level",
             "warning",
         ],
@@ -92,11 +96,13 @@ def main() -> int:
             ),
         ]
         _warm_up(runs)
+        load_before = os.getloadavg()[0]
         results = _rounds(runs, args)
+        load_after = os.getloadavg()[0]
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    return _report(results, args)
+    return _report(results, args, env, (load_before, load_after))
 
 
 def _arguments() -> argparse.Namespace:
@@ -107,6 +113,10 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="load generator threads")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument(
+        "--worker-class", choices=["sync", "gthread"], default="sync", help="gunicorn's"
+    )
+    parser.add_argument("--worker-threads", type=int, default=1, help="threads per gthread worker")
     return parser.parse_args()
 
 
@@ -281,11 +291,16 @@ def _python_load(url, headers, status, prefix, args) -> tuple[float, int, int]:
     return float(out[0]), int(out[1]), int(out[2])
 
 
-def _report(results: dict[str, tuple[float, int, int]], args) -> int:
+def _report(results: dict[str, tuple[float, int, int]], args, env, load) -> int:
     ping = results["/healthz/ping"][0]
+    workers = f"{args.workers} {args.worker_class} workers"
+    if args.worker_class == "gthread":
+        workers += f" x {args.worker_threads} threads"
     print(
-        f"smsbox benchmark: gunicorn -w {args.workers}, {args.connections} connections, "
-        f"{args.rounds} rounds of {args.duration}s per endpoint, {os.cpu_count()} CPUs"
+        f"smsbox benchmark: gunicorn with {workers}, {args.connections} connections, "
+        f"{args.rounds} rounds of {args.duration}s per endpoint, {os.cpu_count()} CPUs, "
+        f"load average {load[0]:.1f} → {load[1]:.1f}, "
+        f"CONN_HEALTH_CHECKS={env.get('CONN_HEALTH_CHECKS', 'true (default)')}"
     )
     print(f"{'endpoint':<26}{'req/s':>10}{'requests':>10}{'errors':>8}{'ratio':>8}{'target':>8}")
     ok = True
