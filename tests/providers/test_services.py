@@ -227,11 +227,12 @@ def test_balances_job_caches_every_enabled_provider(fake_sms_activate):
     assert cached.known and cached.amount is None
 
 
-def test_offers_sync_tasks(fake_sms_activate, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+def test_offers_sync_tasks(fake_sms_activate):
     from smsbox.celery import app
 
-    app.conf.task_always_eager = True
+    previous = app.conf.task_always_eager
+    # The namespaced key: it is the one Celery reads first (see tests/rentals/conftest.py).
+    app.conf.update(CELERY_TASK_ALWAYS_EAGER=True)
     try:
         provider = ProviderFactory(protocol="sms_activate", base_url=fake_sms_activate.handler_url)
         ProviderFactory(enabled=False)
@@ -239,7 +240,7 @@ def test_offers_sync_tasks(fake_sms_activate, settings):
         assert Offer.objects.filter(provider=provider).count() == 3
         tasks.offers_sync(999999)  # gone: nothing happens
     finally:
-        app.conf.task_always_eager = False
+        app.conf.update(CELERY_TASK_ALWAYS_EAGER=previous)
 
 
 def test_offers_sync_task_retries_transient_errors(fake_sms_activate, monkeypatch):
