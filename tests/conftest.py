@@ -1,5 +1,7 @@
 import pytest
 
+from tests.providers.fakes import FakeSimpleGet, FakeSimSmsBox, FakeSmsActivate
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache():
@@ -8,3 +10,25 @@ def _isolated_cache():
 
     cache.clear()
     yield
+
+
+# Fake upstreams speaking their real protocols over HTTP on localhost.
+@pytest.fixture
+def fake_sms_activate():
+    server = FakeSmsActivate().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_simsmsbox():
+    server = FakeSimSmsBox().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_simple_get():
+    server = FakeSimpleGet().start()
+    yield server
+    server.stop()

@@ -19,24 +19,9 @@ from rentals.services.rentals import (
     rental_upstream_release,
 )
 from tests.factories import ProviderFactory
-from tests.providers.fakes import FakeSimpleGet, FakeSmsActivate
 from tests.rentals.rental_support import usa_plans
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fake_sms_activate():
-    server = FakeSmsActivate().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake_simple_get():
-    server = FakeSimpleGet().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
