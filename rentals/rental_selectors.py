@@ -23,11 +23,17 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from providers import breaker
-from providers.adapters import NoNumbers
+from providers.adapters import ADAPTERS, NoNumbers
 from providers.models import Country, Offer, Provider, Service
 from rentals.models import Rental, RentalPlan, RentalRenewal, SmsMessage
 from rentals.models.rentals import Package
-from rentals.rental_errors import InvalidPackage, InvalidTime, MaxHoursExceed, RentalNotFound
+from rentals.rental_errors import (
+    InvalidPackage,
+    InvalidTime,
+    MaxHoursExceed,
+    RentalNotFound,
+    RentDie,
+)
 from smsbox.money import to_cents
 
 PACKAGE_DAYS = {Package.ONE_MONTH: 30, Package.THREE_MONTHS: 90, Package.SIX_MONTHS: 180,
@@ -351,6 +357,53 @@ def rental_price_list(
         count = max(stock.values()) if service is None else stock[service.pk]
         lines.append(RentalOffer(service=service, price=quote.price, stock=int(count)))
     return lines
+
+
+# --- ordering the number of an ended rental again ---------------------------------------------
+REORDERABLE_STATES = (Rental.State.FINISHED, Rental.State.EXPIRED, Rental.State.CANCELLED)
+
+
+def reorder_window() -> timedelta:
+    """How long after its end the number of a rental may be ordered again
+    (``SMSBOX_RENTAL_REORDER_DAYS``; 0: never)."""
+    return timedelta(days=int(getattr(settings, "SMSBOX_RENTAL_REORDER_DAYS", 7)))
+
+
+def rental_check_reorderable(*, rental: Rental, now: datetime | None = None) -> None:
+    """``RentDie`` unless the number of ``rental`` may be ordered again as a new rental: the
+    rental ended (finished, expired, cancelled, or its time ran out) with a number, at most
+    ``reorder_window()`` ago, at an enabled provider whose protocol can (``rents_again``), and
+    no open rental holds the number now. Revoked and undelivered rentals never can. The
+    upstream has the last word."""
+    now = now or timezone.now()
+    ran_out = rental.state == Rental.State.ACTIVE and rental.expires_at <= now
+    if rental.state not in REORDERABLE_STATES and not ran_out:
+        raise RentDie(extra={"state": rental.state})
+    if not (rental.phone and rental.upstream_id and rental.provider_id):
+        raise RentDie("The rental never had a number.")
+    provider = rental.provider
+    if not provider.enabled or not ADAPTERS[provider.protocol].rents_again:
+        raise RentDie("The upstream of this number cannot give it again.")
+    ended_at = min(rental.expires_at, rental.settled_at or rental.expires_at)
+    if now - ended_at > reorder_window():
+        raise RentDie("The rental ended too long ago to order its number again.")
+    held = Rental.objects.filter(
+        provider_id=rental.provider_id, phone=rental.phone, state__in=Rental.OPEN_STATES
+    ).exclude(pk=rental.pk)
+    if held.exists():
+        raise RentDie("The number is rented again already.")
+
+
+def rental_continue_quote(
+    *, rental: Rental, hours: object = None, package: object = None
+) -> RentalQuote:
+    """The price of continuing ``rental`` for a duration (getContinueRentPriceNumber): of an
+    extension while it runs, of ordering its number again once it has ended (the same plan
+    price); ``RentDie`` when it can be neither."""
+    duration = rental_duration(hours=hours, package=package)
+    if rental.state != Rental.State.ACTIVE or rental.expires_at <= timezone.now():
+        rental_check_reorderable(rental=rental)
+    return rental_quote(country=rental.country, service=rental.service, duration=duration)
 
 
 def rental_deletion_guard(user) -> str | None:

@@ -355,3 +355,6 @@ SMSBOX_RENTAL_MIN_HOURS = env.int("SMSBOX_RENTAL_MIN_HOURS", default=4)
 SMSBOX_RENTAL_MAX_HOURS = env.int("SMSBOX_RENTAL_MAX_HOURS", default=1344)
 SMSBOX_RENTAL_CANCEL_MINUTES = env.int("SMSBOX_RENTAL_CANCEL_MINUTES", default=20)
 SMSBOX_RENTAL_RENEW_LEAD_MINUTES = env.int("SMSBOX_RENTAL_RENEW_LEAD_MINUTES", default=60)
+# The number of an ended rental may be ordered again (continueRentNumber) this many days after
+# its end, where its upstream can; 0 turns re-ordering off. The upstream has the last word.
+SMSBOX_RENTAL_REORDER_DAYS = env.int("SMSBOX_RENTAL_REORDER_DAYS", default=7)

@@ -223,6 +223,9 @@ class Adapter(ABC):
         raise Unsupported("This upstream cannot sell a number again.")
 
     # --- long-term rentals ---------------------------------------------------------------
+    #: Whether ``rent_again`` can order the number of an ended rent again at this upstream.
+    rents_again: ClassVar[bool] = False
+
     @abstractmethod
     def rent(
         self, *, service: Service | None, country: Country, hours: int, operator: str = ""
@@ -243,6 +246,14 @@ class Adapter(ABC):
     def active_rents(self) -> list[ActiveRent]:
         """The rents the upstream still holds for us; ``Unsupported`` where it cannot say."""
         raise Unsupported("This upstream cannot list its rents.")
+
+    def rent_again(self, *, upstream_id: str, hours: int) -> RentedNumber:
+        """Order the number of an ended (finished, cancelled or run out) rent ``upstream_id``
+        again for ``hours``, as a new rent under a new upstream id. A definite no (the number
+        is taken or gone, the rent is too old for the upstream) is ``UpstreamRejected``; a
+        protocol without the operation raises ``Unsupported`` (and says ``rents_again =
+        False``); a call that may have taken effect is ``OutcomeUnknown``."""
+        raise Unsupported("This upstream cannot order the number of an ended rent again.")
 
     # --- account -------------------------------------------------------------------------
     @abstractmethod

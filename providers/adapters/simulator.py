@@ -74,6 +74,7 @@ def _phone_pool(seed: str, country_id: int, size: int) -> tuple[str, ...]:
 
 class SimulatorAdapter(Adapter):
     protocol = "simulator"
+    rents_again = True
 
     @property
     def conf(self) -> dict[str, Any]:
@@ -123,8 +124,19 @@ class SimulatorAdapter(Adapter):
         )
         return "".join(rng.choices(alphabet, k=int(self.conf["code_length"])))
 
-    def _open(self, service, country, *, kind: str, hours: int | None, max_cost: Decimal | None):
-        """Draw the next sale under the provider's row lock; returns (number, failure)."""
+    def _open(
+        self,
+        service,
+        country,
+        *,
+        kind: str,
+        hours: int | None,
+        max_cost: Decimal | None,
+        phone: str | None = None,
+    ):
+        """Draw the next sale under the provider's row lock; returns (number, failure). With
+        ``phone`` the sale is of that number, refused (``RENT_DIE``) while another order of the
+        provider holds it."""
         from providers.models import Provider, SimulatedNumber
 
         conf = self.conf
@@ -139,9 +151,15 @@ class SimulatorAdapter(Adapter):
             service_code = service.code if service else "full"
             failure = self._failure(draw, service, country.sms_activate_id, max_cost)
             sells = failure is None or isinstance(failure, OutcomeUnknown)
-            phone = self._phone(country.sms_activate_id, start) if sells else ""
-            if phone is None:
-                failure = NoNumbers("The simulator's pool for this country is exhausted.")
+            wanted, phone = phone, ""
+            if sells and wanted is None:
+                phone = self._phone(country.sms_activate_id, start)
+                if phone is None:
+                    failure = NoNumbers("The simulator's pool for this country is exhausted.")
+            elif sells:
+                phone = self._free(wanted)
+                if phone is None:
+                    failure = UpstreamRejected("The number is taken.", extra={"token": "RENT_DIE"})
             number = SimulatedNumber.objects.create(
                 provider=self.provider,
                 sequence=sequence,
@@ -196,6 +214,15 @@ class SimulatorAdapter(Adapter):
                 return phone
         busy = set(open_numbers.values_list("phone", flat=True))
         return next((phone for phone in in_order if phone not in busy), None)
+
+    def _free(self, phone: str) -> str | None:
+        """``phone`` when no open order of the provider holds it."""
+        from providers.models import SimulatedNumber
+
+        held = SimulatedNumber.objects.filter(
+            provider=self.provider, phone=phone, status__in=["waiting", "received"]
+        )
+        return None if held.exists() else phone
 
     def _due(self, late: bool):
         delay = self.conf["sms_delay"]
@@ -341,6 +368,26 @@ class SimulatorAdapter(Adapter):
                 hours=hours
             )
             number.save(update_fields=["ends_at"])
+        return RentedNumber(
+            upstream_id=str(number.pk), phone=number.phone, ends_at=number.ends_at, cost=number.cost
+        )
+
+    def rent_again(self, *, upstream_id: str, hours: int) -> RentedNumber:
+        """The number of a finished or cancelled rent again, as a new rent with a new id, for
+        the same service and country; ``RENT_DIE`` while another order holds the number. The
+        injected failures apply as to ``rent``."""
+        from providers.models import Country, Service
+
+        old = self._get(upstream_id, kind="rent")
+        if old.status not in ("finished", "cancelled"):
+            raise UpstreamRejected("The rent is still running.", extra={"token": "BAD_STATUS"})
+        service = Service.objects.filter(code=old.service_code).first()
+        country = Country.objects.get(sms_activate_id=old.country_id_sa)
+        number, failure = self._open(
+            service, country, kind="rent", hours=hours, max_cost=None, phone=old.phone
+        )
+        if failure:
+            raise failure
         return RentedNumber(
             upstream_id=str(number.pk), phone=number.phone, ends_at=number.ends_at, cost=number.cost
         )

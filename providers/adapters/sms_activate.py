@@ -89,6 +89,7 @@ def token_error(token: str) -> UpstreamError | None:
 
 class SmsActivateAdapter(Adapter):
     protocol = "sms_activate"
+    rents_again = True
 
     # --- transport -----------------------------------------------------------------------
     def _call(self, action: str, *, ambiguous: bool = False, **params: Any) -> str:
@@ -275,6 +276,13 @@ class SmsActivateAdapter(Adapter):
         return messages
 
     def rent_extend(self, *, upstream_id: str, hours: int) -> RentedNumber:
+        data = self._json("continueRentNumber", ambiguous=True, id=upstream_id, rent_time=hours)
+        return _rented(data, ambiguous=True)
+
+    def rent_again(self, *, upstream_id: str, hours: int) -> RentedNumber:
+        """``continueRentNumber`` on the id of a rent that is over: the protocol orders its
+        number again under a new id (``RENT_DIE`` and the like when it cannot). The id of a
+        rent still running upstream would be extended instead, so release it first."""
         data = self._json("continueRentNumber", ambiguous=True, id=upstream_id, rent_time=hours)
         return _rented(data, ambiguous=True)
 

@@ -1,5 +1,6 @@
-"""REST API v1: long-term rentals — plans and quotes, purchase, list, one, extend, auto-renew,
-cancel, finish and messages. Thin views over ``rentals.services`` and ``rental_selectors``."""
+"""REST API v1: long-term rentals — plans and quotes, purchase, list, one, extend (an ended
+rental: its number ordered again as a new rental), auto-renew, cancel, finish and messages. Thin
+views over ``rentals.services`` and ``rental_selectors``."""
 
 from typing import Any
 
@@ -13,6 +14,7 @@ from providers.selectors import country_resolve, service_resolve
 from rentals import rental_selectors
 from rentals.api.activations import MessageSerializer, message_data
 from rentals.models import Rental
+from rentals.services import rental_reorder
 from rentals.services import rentals as rental_services
 from smsbox.api import MoneyField, error_responses
 from smsbox.errors import InvalidInput
@@ -329,7 +331,13 @@ class RentalExtendApi(GenericAPIView):
 
     @extend_schema(
         tags=["rentals"],
-        summary="Extend (charged at the plan price)",
+        summary="Extend (charged at the plan price); an ended rental: its number again",
+        description=(
+            "Extends a running rental. Once a rental has ended (finished, expired, cancelled) its "
+            "number is ordered again from the same upstream as a new rental, charged as a "
+            "purchase of the duration, and the new rental is answered (another id). RENT_DIE "
+            "when the number cannot be had again (the price is refunded)."
+        ),
         parameters=[ID_PARAM],
         request=DurationSerializer,
         responses={
@@ -350,7 +358,7 @@ class RentalExtendApi(GenericAPIView):
         rental = rental_selectors.rental_get_for_user(user=request.user, ident=ident)
         body = DurationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rental = rental_services.rental_extend(rental=rental, **body.duration())
+        rental = rental_reorder.rental_continue(rental=rental, **body.duration())
         return Response(rental_data(_fresh(request, rental)))
 
 

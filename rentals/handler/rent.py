@@ -8,6 +8,7 @@ from rentals.handler.catalog import country_param, operator_param, service_param
 from rentals.handler.transport import Call, HandlerError, json_response, number, protocol_datetime
 from rentals.models import Rental
 from rentals.rental_errors import MaxHoursExceed, RentalNotFound
+from rentals.services import rental_reorder
 from rentals.services import rentals as rental_services
 
 State = Rental.State
@@ -149,22 +150,25 @@ def get_rent_list(call: Call):
 
 
 def continue_rent_number(call: Call):
+    """Extend a running rent; a rent that is over is re-ordered under a new id (answered with
+    that id). A re-order whose upstream answer was lost answers NO_NUMBERS, as getRentNumber
+    does: the new rent shows up in getRentList once the expiry job has settled it."""
     rental = _rental(call)
     try:
-        rental = rental_services.rental_extend(rental=rental, hours=_hours(call, "rent_time", 4))
+        rental = rental_reorder.rental_continue(rental=rental, hours=_hours(call, "rent_time", 4))
     except MaxHoursExceed as exc:
         raise _max_hours(exc) from exc
+    if rental.state != State.ACTIVE:
+        raise HandlerError("NO_NUMBERS")
     fresh = rental_selectors.rental_get_for_user(user=call.user, ident=rental.pk)
     return json_response({"status": "success", "phone": _phone(fresh)})
 
 
 def get_continue_rent_price_number(call: Call):
     rental = _rental(call)
-    if rental.state != State.ACTIVE:
-        raise HandlerError("RENT_DIE")
     try:
-        quote = rental_selectors.rental_quote(
-            country=rental.country, service=rental.service, hours=_hours(call, "rent_time", 4)
+        quote = rental_selectors.rental_continue_quote(
+            rental=rental, hours=_hours(call, "rent_time", 4)
         )
     except MaxHoursExceed as exc:
         raise _max_hours(exc) from exc

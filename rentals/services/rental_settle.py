@@ -6,7 +6,8 @@ waits in ``unknown`` (still charged) and, once ``SMSBOX_RECONCILE_AFTER_SECONDS`
 is settled against the provider it was rented at:
 
 - the provider lists its rents (``Adapter.active_rents``) and holds one that no rental here has,
-  of the rental's country and service and started during our purchase (where the protocol says):
+  of the rental's country and service and started during our purchase (where the protocol says),
+  and of the number asked for when the rental re-orders an ended rental's number:
   while the rental's first period is still running, the customer gets that number
   (``active``, expiring when the upstream's period does: ``created_at`` + the duration); once the
   period is over, it is given back upstream and the price refunded (``failed``);
@@ -167,6 +168,8 @@ def _unclaimed_rent(rental: Rental, rents: list[ActiveRent]) -> ActiveRent | Non
     until = rental.created_at + timedelta(seconds=int(settings.SMSBOX_PROCESSING_STALE_SECONDS))
     for item in rents:
         if item.upstream_id in claimed:
+            continue
+        if rental.phone and item.phone != rental.phone:  # a re-order asked for this number
             continue
         if item.service_code is not None and item.service_code != service_code:
             continue

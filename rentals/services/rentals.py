@@ -1,6 +1,8 @@
 """Writes of long-term rentals, one import for every interface: purchase, extension,
 auto-renewal and the demo plans here; cancel, finish, revoke and expiry in ``rental_endings``;
-SMS intake and polling in ``rental_inbox``; the money keys in ``rental_money``.
+SMS intake and polling in ``rental_inbox``; the money keys in ``rental_money``. Continuing a
+rental — extending it, or ordering an ended rental's number again as a new rental — is
+``rental_reorder.rental_continue``, built on the purchase saga here (so imported from there).
 
 Money. Every charge and refund of a rental names ``Reference("rental", id)``, so refunds are
 bounded by what the rental was charged. Period ``n`` of a rental (the purchase is period 1, each

@@ -119,7 +119,23 @@ def test_extend_auto_renew_messages_and_finish(client, funded):
     assert_error(client.post(f"{url}/cancel/"), 409, "CANT_CANCEL")
     assert client.post(f"{url}/finish/").json()["state"] == "finished"
     assert_error(client.post(f"{url}/finish/"), 409, "ALREADY_FINISH")
+
+
+def test_extending_an_ended_rental_orders_its_number_again(client, funded):
+    rental = rent(client)
+    url = f"/api/v1/rentals/{rental['id']}"
+    client.post(f"{url}/finish/")
+
+    response = client.post(f"{url}/extend/", {"days": 1}, format="json")
+
+    assert response.status_code == 200, response.content
+    again = response.json()
+    assert again["id"] != rental["id"] and again["phone"] == rental["phone"]
+    assert (again["state"], again["hours"], again["price"]) == ("active", 24, "3.00")
+    assert client.get("/api/v1/wallet/").json()["balance"] == "96.00"
+    # the number is held by the new rental now
     assert_error(client.post(f"{url}/extend/", {"hours": 4}, format="json"), 409, "RENT_DIE")
+    assert client.get("/api/v1/wallet/").json()["balance"] == "96.00"
 
 
 def test_cancel_refunds_then_not_again(client, funded):

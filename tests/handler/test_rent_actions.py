@@ -1,15 +1,20 @@
 """Rent actions of the handler protocol on the rental services."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.utils import timezone
 
+from providers.models import SimulatedNumber
 from rentals.models import Rental
 from rentals.services.rentals import rental_plans_seed_demo, rental_receive_sms
 from tests.factories import ApiKeyFactory, OfferFactory
 from tests.handler.conftest import Handler, fund
+from wallets.models import LedgerEntry
+from wallets.services import Reference, wallet_charge, wallet_get_or_create
 
 pytestmark = pytest.mark.django_db
 
@@ -109,9 +114,97 @@ def test_continue_and_price(handler, market):
     )
     body = handler.json("continueRentNumber", id=phone["id"], rent_time="5000")
     assert body["message"] == "MAX_HOURS_EXCEED" and body["info"] == {"max": 1344}
-    handler.json("setRentStatus", id=phone["id"], status="1")
+
+
+def _ledger(customer) -> list[tuple[str, str, Decimal]]:
+    entries = LedgerEntry.objects.filter(wallet__user=customer).exclude(kind="deposit")
+    return list(entries.order_by("pk").values_list("kind", "reference_id", "amount"))
+
+
+def test_continue_a_finished_rent_orders_its_number_again_under_a_new_id(handler, market, customer):
+    phone = rent(handler)
+    assert handler.json("setRentStatus", id=phone["id"], status="1") == {"status": "success"}
+    price = handler.json("getContinueRentPriceNumber", id=phone["id"], rent_time="24")
+    assert price == {"status": "success", "price": 3.0, "currency": 840}
+
+    body = handler.json("continueRentNumber", id=phone["id"], rent_time="24")
+
+    assert body["status"] == "success", body
+    new = Rental.objects.get(pk=body["phone"]["id"])
+    assert new.pk != phone["id"] and body["phone"]["number"] == phone["number"] == new.phone
+    assert body["phone"]["endDate"] == new.expires_at.strftime("%Y-%m-%dT%H:%M:%S")
+    assert new.expires_at - timezone.now() > timedelta(hours=23, minutes=59)
+    assert handler.text("getBalance") == "ACCESS_BALANCE:46.00"
+    assert _ledger(customer) == [
+        ("charge", str(phone["id"]), Decimal("-1.0000")),
+        ("charge", str(new.pk), Decimal("-3.0000")),
+    ]
+    call_command("check_ledger")
+    assert _error(handler.json("getRentStatus", id=phone["id"])) == "STATUS_FINISH"
+    assert _error(handler.json("getRentStatus", id=new.pk)) == "STATUS_WAIT_CODE"
+    listed = handler.json("getRentList")
+    assert listed["values"] == {"0": {"id": str(new.pk), "phone": phone["number"]}}
+    # the number is held again: a second re-order of the old id is refused, free of charge
     assert _error(handler.json("continueRentNumber", id=phone["id"], rent_time="4")) == "RENT_DIE"
-    assert _error(handler.json("getContinueRentPriceNumber", id=phone["id"])) == "RENT_DIE"
+    assert handler.text("getBalance") == "ACCESS_BALANCE:46.00"
+
+
+def test_continue_a_rent_whose_number_the_upstream_refuses_is_rent_die(handler, market, customer):
+    phone = rent(handler)
+    handler.json("setRentStatus", id=phone["id"], status="1")
+    rental = Rental.objects.get(pk=phone["id"])
+    SimulatedNumber.objects.create(  # the upstream sold the number to somebody else meanwhile
+        provider=rental.provider,
+        sequence=999,
+        kind="activation",
+        service_code="tg",
+        country_id_sa=187,
+        phone=rental.phone,
+        cost=Decimal("0.50"),
+    )
+
+    assert _error(handler.json("continueRentNumber", id=phone["id"], rent_time="4")) == "RENT_DIE"
+
+    assert handler.text("getBalance") == "ACCESS_BALANCE:49.00"
+    failed = Rental.objects.exclude(pk=rental.pk).get()
+    assert failed.state == Rental.State.FAILED
+    assert _ledger(customer) == [
+        ("charge", str(rental.pk), Decimal("-1.0000")),
+        ("charge", str(failed.pk), Decimal("-1.0000")),
+        ("refund", str(failed.pk), Decimal("1.0000")),
+    ]
+    call_command("check_ledger")
+    assert _error(handler.json("getRentList")) == "NO_NUMBERS"
+
+
+def test_continue_a_finished_rent_without_balance_is_no_balance(handler, market, customer):
+    phone = rent(handler)
+    handler.json("setRentStatus", id=phone["id"], status="1")
+    wallet_charge(
+        wallet=wallet_get_or_create(user=customer),
+        amount=Decimal("48.00"),
+        reference=Reference("test", 1),
+    )
+
+    assert _error(handler.json("continueRentNumber", id=phone["id"], rent_time="24")) == (
+        "NO_BALANCE"
+    )
+
+    assert Rental.objects.filter(user=customer).count() == 1
+    assert handler.text("getBalance") == "ACCESS_BALANCE:1.00"
+
+
+def test_continue_a_rent_that_ended_too_long_ago_is_rent_die(handler, market):
+    phone = rent(handler)
+    handler.json("setRentStatus", id=phone["id"], status="1")
+
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        body = handler.json("continueRentNumber", id=phone["id"], rent_time="4")
+        price = handler.json("getContinueRentPriceNumber", id=phone["id"], rent_time="4")
+
+    assert _error(body) == _error(price) == "RENT_DIE"
+    assert Rental.objects.count() == 1
+    assert handler.text("getBalance") == "ACCESS_BALANCE:49.00"
 
 
 @pytest.mark.parametrize(
@@ -134,3 +227,17 @@ def test_another_customers_rent_is_invalid_phone(handler, market):
         assert _error(stranger.json(action, id=phone["id"])) == "INVALID_PHONE"
     assert _error(stranger.json("setRentStatus", id=phone["id"], status="1")) == "INVALID_PHONE"
     assert Rental.objects.get(pk=phone["id"]).state == "active"
+
+
+def test_another_customers_finished_rent_is_not_ordered_again(handler, market):
+    phone = rent(handler)
+    handler.json("setRentStatus", id=phone["id"], status="1")
+    stranger_key = ApiKeyFactory()
+    fund(stranger_key.user, "50.00")
+    stranger = Handler(stranger_key.raw_key)
+
+    body = stranger.json("continueRentNumber", id=phone["id"], rent_time="4")
+
+    assert _error(body) == "INVALID_PHONE"
+    assert Rental.objects.count() == 1
+    assert stranger.text("getBalance") == "ACCESS_BALANCE:50.00"

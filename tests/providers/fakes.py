@@ -258,7 +258,7 @@ class FakeSmsActivate(FakeServer):
 
     def _getRentNumber(self, p: dict[str, str]) -> Answer:
         self.next_id += 1
-        self.rents[self.next_id] = {"status": "active", "sms": []}
+        self.rents[self.next_id] = {"status": "active", "sms": [], "number": "79959707564"}
         return as_json(
             {
                 "status": "success",
@@ -282,16 +282,24 @@ class FakeSmsActivate(FakeServer):
         return as_json({"status": "success", "quantity": str(len(values)), "values": values})
 
     def _continueRentNumber(self, p: dict[str, str]) -> Answer:
-        if int(p.get("id") or 0) not in self.rents:
+        """A running rent is extended; a finished or cancelled one is re-ordered under a new
+        id, unless a running rent holds its number (``RENT_DIE``)."""
+        rent_id = int(p.get("id") or 0)
+        rent = self.rents.get(rent_id)
+        if rent is None:
             return as_json({"status": "error", "message": "NO_ID_RENT"})
+        number = rent.get("number", "79959707564")
+        if rent["status"] != "active":
+            running = (r for r in self.rents.values() if r["status"] == "active")
+            if any(r.get("number", "79959707564") == number for r in running):
+                return as_json({"status": "error", "message": "RENT_DIE"})
+            self.next_id += 1
+            rent_id = self.next_id
+            self.rents[rent_id] = {"status": "active", "sms": [], "number": number}
         return as_json(
             {
                 "status": "success",
-                "phone": {
-                    "id": int(p["id"]),
-                    "endDate": "2030-02-01T12:01:52",
-                    "number": "79959707564",
-                },
+                "phone": {"id": rent_id, "endDate": "2030-02-01T12:01:52", "number": number},
             }
         )
 

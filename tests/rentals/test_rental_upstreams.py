@@ -9,7 +9,9 @@ import pytest
 from providers.models import Country
 from providers.services import offers_sync
 from rentals.models import Rental
+from rentals.rental_errors import RentDie
 from rentals.rental_selectors import rental_messages
+from rentals.services.rental_reorder import rental_reorder
 from rentals.services.rentals import (
     rental_cancel,
     rental_extend,
@@ -19,7 +21,7 @@ from rentals.services.rentals import (
     rental_upstream_release,
 )
 from tests.factories import ProviderFactory
-from tests.rentals.rental_support import usa_plans
+from tests.rentals.rental_support import balance, rental_entries, usa_plans
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +120,41 @@ def test_sms_activate_rent_cancel_and_finish_reach_the_upstream(
     assert fake_sms_activate.rents[int(finished.upstream_id)]["status"] == "finished"
 
 
+def test_sms_activate_reorders_the_number_of_a_finished_rent_under_a_new_id(
+    renter, usa, rent_plans, sms_activate, fake_sms_activate
+):
+    finished = rental_finish(rental=rental_purchase(user=renter, country=usa, hours=4))
+
+    new = rental_reorder(rental=finished, hours=24)
+
+    # the old rent is closed upstream first (a running one would be extended, not re-ordered)
+    calls = [r.params["action"] for r in fake_sms_activate.requests[-2:]]
+    assert calls == ["setRentStatus", "continueRentNumber"]
+    [(_, asked)] = _requests(fake_sms_activate, action="continueRentNumber")
+    assert (asked["id"], asked["rent_time"]) == (finished.upstream_id, "24")
+    assert new.state == Rental.State.ACTIVE and new.pk != finished.pk
+    assert (new.phone, new.provider) == (finished.phone, sms_activate)
+    assert int(new.upstream_id) > int(finished.upstream_id)
+    assert fake_sms_activate.rents[int(new.upstream_id)]["status"] == "active"
+    assert rental_entries(new) == [("charge", Decimal("-3.0000"))]
+    assert balance(renter) == Decimal("96.00")
+
+
+def test_sms_activate_refusing_the_number_is_rent_die_and_refunded(
+    renter, usa, rent_plans, sms_activate, fake_sms_activate
+):
+    finished = rental_finish(rental=rental_purchase(user=renter, country=usa, hours=4))
+    # somebody else rents the number at the upstream meanwhile
+    fake_sms_activate.rents[1] = {"status": "active", "sms": [], "number": finished.phone}
+
+    with pytest.raises(RentDie):
+        rental_reorder(rental=finished, hours=4)
+
+    failed = Rental.objects.get(state=Rental.State.FAILED)
+    assert rental_entries(failed) == [("charge", Decimal("-1.0000")), ("refund", Decimal("1.0000"))]
+    assert balance(renter) == Decimal("99.00")
+
+
 # --- seed 004 long-term rentals ---------------------------------------------------------------
 def test_seed_004_rental_with_packages_inbox_and_extension(renter, uk, simple_get, fake_simple_get):
     rental = rental_purchase(user=renter, country=uk, package="1m")
@@ -155,3 +192,17 @@ def test_seed_004_cannot_cancel_so_the_contract_is_finished_upstream(
 
     assert fake_simple_get.contracts[int(rental.upstream_id)]["auto_renew"] is False
     assert _requests(fake_simple_get, contract_id=int(rental.upstream_id), auto_renew=False)
+
+
+def test_seed_004_cannot_order_a_number_again_so_nothing_is_charged_or_asked(
+    renter, uk, simple_get, fake_simple_get
+):
+    finished = rental_finish(rental=rental_purchase(user=renter, country=uk, package="1m"))
+    asked = len(fake_simple_get.requests)
+
+    with pytest.raises(RentDie):
+        rental_reorder(rental=finished, package="1m")
+
+    assert len(fake_simple_get.requests) == asked
+    assert Rental.objects.count() == 1
+    assert balance(renter) == Decimal("85.00")
