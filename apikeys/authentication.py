@@ -4,6 +4,9 @@ A key may come as ``X-API-Key: KEY``, ``Authorization: Bearer KEY``, or an ``api
 form parameter (the SMS-Activate handler protocol passes it that way).
 """
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 from django.http import HttpRequest
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -71,27 +74,34 @@ _owners: dict[str, int] = {}
 _OWNERS_MAX = 10_000
 
 
-def api_key_check_admit(raw_key: str) -> tuple[ApiKey | None, Refusal | None]:
-    """``api_key_check`` and the account's rate limit (``request_admit``) together: the live key
-    ``raw_key`` is (None for a wrong key, and then nothing is counted) and why its request may
-    not go on (None when it may). Once this process has seen the key, a cached check and the
-    rate limit cost one Redis round trip between them."""
+class Admission(NamedTuple):
+    api_key: ApiKey | None  # None: a wrong key (nothing was counted)
+    refusal: Refusal | None  # why the request may not go on; None when it may
+    also: tuple[bytes | None, ...] | None  # the keys asked for, when read along; else None
+
+
+def api_key_check_admit(raw_key: str, *, also: Sequence[str] = ()) -> Admission:
+    """``api_key_check`` and the account's rate limit (``request_admit``) together. Once this
+    process has seen the key, a cached check and the rate limit cost one Redis round trip between
+    them, and the Redis keys ``also`` (a request's own cached data) are read in the same trip."""
     digest = key_digest(raw_key) if is_well_formed(raw_key) else ""
     user_id = _owners.get(digest) if digest else None
     if user_id is not None and raw_redis() is not None:
-        data, admit = request_admit_cached(cache_key=api_key_cache_key(digest), user_id=user_id)
+        data, admit, values = request_admit_cached(
+            cache_key=api_key_cache_key(digest), user_id=user_id, also=also
+        )
         if data is not None:
             api_key = api_key_from_cache(data)
             if api_key.user_id == user_id:
                 _record_use(api_key)
-                return api_key, admit(api_key.user)
+                return Admission(api_key, admit(api_key.user), values)
     api_key = api_key_check(raw_key)
     if api_key is None:
-        return None, None
+        return Admission(None, None, None)
     if len(_owners) >= _OWNERS_MAX:
         _owners.clear()
     _owners[api_key.digest] = api_key.user_id
-    return api_key, request_admit(user=api_key.user)
+    return Admission(api_key, request_admit(user=api_key.user), None)
 
 
 def _record_use(api_key: ApiKey) -> None:
@@ -104,6 +114,14 @@ def _record_use(api_key: ApiKey) -> None:
         api_key_remember(api_key)
 
 
+def _cached_keys(request: Request) -> Sequence[str]:
+    """The Redis keys a view reads for this request (its ``cached_keys(kwargs)``), fetched in
+    the key check's round trip and left as ``request.smsbox_cached`` (None when not read)."""
+    context = getattr(request, "parser_context", None) or {}
+    cached_keys = getattr(context.get("view"), "cached_keys", None)
+    return cached_keys(context.get("kwargs") or {}) if cached_keys is not None else ()
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """No key: None, so another authenticator may try. A wrong or revoked key: 401."""
 
@@ -113,10 +131,11 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw_key = api_key_from_request(request)
         if raw_key is None:
             return None
-        api_key, refusal = api_key_check_admit(raw_key)
+        api_key, refusal, cached = api_key_check_admit(raw_key, also=_cached_keys(request))
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         request.smsbox_refusal = refusal  # AccountRateThrottle answers it: counted here already
+        request.smsbox_cached = cached or None
         return api_key.user, api_key
 
     def authenticate_header(self, request: Request) -> str:

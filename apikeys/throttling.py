@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -78,37 +80,43 @@ def _refusal(blocked_until: Any, count: int, limit: int | None, now: float) -> R
 
 # Fetches a cached value (the API key check) and, only when it is there, counts the request of
 # its account: the key check and the rate limit of the polling path in one Redis round trip.
+# KEYS[4…] are read along (a request's own data, e.g. a cached status), whatever the check.
 _ADMIT_CACHED = """
+local also = {}
+for i = 4, #KEYS do
+    also[#also + 1] = redis.call('GET', KEYS[i])
+end
 local cached = redis.call('GET', KEYS[1])
 if not cached then
-    return {false, false, 0}
+    return {false, false, 0, unpack(also)}
 end
 local blocked = redis.call('GET', KEYS[2])
 local count = redis.call('INCR', KEYS[3])
 redis.call('EXPIRE', KEYS[3], ARGV[1])
-return {cached, blocked or false, count}
+return {cached, blocked or false, count, unpack(also)}
 """
 
 
 def request_admit_cached(
-    *, cache_key: str, user_id: int, now: float | None = None
-) -> tuple[bytes | None, Callable[[User], Refusal | None]]:
+    *, cache_key: str, user_id: int, also: Sequence[str] = (), now: float | None = None
+) -> tuple[bytes | None, Callable[[User], Refusal | None], tuple[bytes | None, ...]]:
     """Read ``cache_key`` and, when it holds a value, count one request of account ``user_id``,
     in one round trip (a Lua script). Answers the value (None when it is not cached: nothing was
-    counted) and a function that, given the user the value stands for, says whether the request
-    may go on, as ``request_admit`` does. Needs the Redis cache (``raw_redis()``)."""
+    counted), a function that, given the user the value stands for, says whether the request
+    may go on, as ``request_admit`` does, and the values of the keys ``also`` (None for a
+    missing one), read in the same round trip. Needs the Redis cache (``raw_redis()``)."""
     now = time.time() if now is None else now
     client = raw_redis()
     script = _scripts.get(id(client))
     if script is None:
         script = _scripts[id(client)] = client.register_script(_ADMIT_CACHED)
-    keys = [cache_key, f"rl:block:{user_id}", f"rl:req:{user_id}:{int(now)}"]
-    cached, blocked_until, count = script(keys=keys, args=[_WINDOW_TTL])
+    keys = [cache_key, f"rl:block:{user_id}", f"rl:req:{user_id}:{int(now)}", *also]
+    cached, blocked_until, count, *values = script(keys=keys, args=[_WINDOW_TTL])
 
     def admit(user: User) -> Refusal | None:
         return _refusal(blocked_until, count, account_rate_limit(user), now)
 
-    return cached, admit
+    return cached, admit, tuple(values)
 
 
 def failed_request_record(*, user: User, now: float | None = None) -> bool:
@@ -145,19 +153,29 @@ def failed_request_record(*, user: User, now: float | None = None) -> bool:
 def raw_redis() -> Any | None:
     """The raw redis-py client behind the default cache, or None for other cache backends.
 
-    Kept per connection pool: building a client object costs more than the round trip."""
-    backend = caches["default"]  # ``cache`` is a proxy, not the backend itself
-    if not isinstance(backend, RedisCache):
-        return None
-    pool = backend._cache._get_connection_pool(write=True)
-    client = _clients.get(id(pool))
-    if client is None:
-        client = _clients[id(pool)] = backend._cache._client(connection_pool=pool)
-    return client
+    Kept once per process (building a client object costs more than the round trip) and
+    forgotten when the CACHES setting changes (tests)."""
+    global _client
+    if _client is _UNSET:
+        backend = caches["default"]  # ``cache`` is a proxy, not the backend itself
+        if isinstance(backend, RedisCache):
+            pool = backend._cache._get_connection_pool(write=True)
+            _client = backend._cache._client(connection_pool=pool)
+        else:
+            _client = None
+    return _client
 
 
-_clients: dict[int, Any] = {}
+_UNSET = object()
+_client: Any = _UNSET
 _scripts: dict[int, Any] = {}
+
+
+@receiver(setting_changed)
+def _forget_client(*, setting: str, **kwargs: Any) -> None:
+    global _client
+    if setting == "CACHES":
+        _client = _UNSET
 
 
 def _cache_incr(key: str) -> int:

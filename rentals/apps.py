@@ -5,8 +5,12 @@ class RentalsConfig(AppConfig):
     name = "rentals"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from providers.signals import upstream_sms_received
         from rentals import lifecycle, selectors  # noqa: F401  (lifecycle registers a handler)
+        from rentals.activation_cache import on_activation_written
+        from rentals.models import Activation
         from rentals.rental_selectors import rental_deletion_guard, rentals_frozen_amount
         from rentals.services.intake import on_upstream_sms
         from smsbox.lifecycle import register_deletion_guard
@@ -14,6 +18,9 @@ class RentalsConfig(AppConfig):
 
         # Every upstream SMS (simulator, push, polling) reaches activations through this signal.
         upstream_sms_received.connect(on_upstream_sms, dispatch_uid="rentals.on_upstream_sms")
+        # Every write of an activation drops its cached copy (rentals.activation_cache).
+        post_save.connect(on_activation_written, sender=Activation, dispatch_uid="act-status-s")
+        post_delete.connect(on_activation_written, sender=Activation, dispatch_uid="act-status-d")
         register_frozen_source(selectors.activations_frozen_amount)
         register_deletion_guard(selectors.activations_deletion_guard)
         register_deletion_guard(rental_deletion_guard)

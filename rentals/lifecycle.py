@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from django.db.models import Exists, Model, OuterRef, QuerySet
 
 from providers.models import PurchaseAttempt
+from rentals.activation_cache import activation_cache_drop
 from rentals.models import (
     Activation,
     NumberBan,
@@ -66,6 +67,8 @@ def _erase_orders(model: type[Activation] | type[Rental], orders: QuerySet) -> N
         for order in batch:
             order.binding_key = f"{ERASED_KEY_PREFIX}{secrets.token_urlsafe(24)}"
         model.objects.bulk_update(batch, ["binding_key"])
+        if model is Activation:  # updates skip the signals: drop the cached copies here
+            activation_cache_drop([order.pk for order in batch])
 
 
 def _forget_upstream_numbers(orders: QuerySet) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -10,7 +11,19 @@ from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from rentals.activation_cache import (
+    COLUMNS as CACHED_COLUMNS,
+)
+from rentals.activation_cache import (
+    COUNTRY_COLUMNS,
+    SERVICE_COLUMNS,
+    activation_cache_decode,
+    activation_cache_enabled,
+    activation_cache_fill,
+    activation_cache_get,
+)
 from rentals.models import Activation, SmsMessage
+from rentals.status import handler_status
 from smsbox.errors import NotFound
 from smsbox.models import User
 from smsbox.money import ZERO
@@ -34,16 +47,15 @@ def activation_get_for_user(*, user: User, ident: int | str) -> Activation:
     from rentals.errors import NoActivation
 
     ident = str(ident).strip()
-    # One unique-index read (primary key or display number); no ORDER BY, or PostgreSQL walks
-    # the user's activations by date instead of using the key.
-    activations = (
-        Activation.objects.select_related("service", "country").filter(user=user).order_by()
-    )
+    # One unique-index read (primary key or display number) with the owner compared here: no
+    # ORDER BY and no owner in the WHERE, or PostgreSQL may walk the owner's activations instead
+    # of using the key.
+    activations = Activation.objects.select_related("service", "country").order_by()
     if ident.isdigit() and len(ident) < 19:
         found = activations.filter(pk=int(ident)).first()
     else:
         found = activations.filter(display_number=ident.upper()).first() if ident else None
-    if found is None:
+    if found is None or found.user_id != user.pk:
         raise NoActivation()
     return found
 
@@ -55,27 +67,49 @@ def activation_status_for_user(*, user: User, activation_id: int) -> Activation:
     otherwise."""
     from rentals.errors import NoActivation
 
+    found = _activation_status_row(activation_id)
+    if found is None or found.user_id != user.pk:
+        raise NoActivation()
+    return found
+
+
+def activation_handler_status_for_user(
+    *, user: User, activation_id: int, cached: Sequence[bytes | None] | None = None
+) -> str:
+    """The handler protocol's ``getStatus`` answer for one of ``user``'s activations, from its
+    Redis copy when there is one (``rentals.activation_cache``). ``cached``: the copy and its
+    token as the caller's key-check round trip read them (``activation_cache_keys``); without
+    them they are read here. ``NoActivation`` otherwise."""
+    from rentals.errors import NoActivation
+
+    if not activation_cache_enabled():
+        return handler_status(activation_status_for_user(user=user, activation_id=activation_id))
+    found = _activation_polled(activation_id, cached)
+    if found is None or found.user_id != user.pk:
+        raise NoActivation()
+    return handler_status(found)
+
+
+def _activation_status_row(activation_id: int) -> Activation | None:
+    """The status fields of one activation, whoever owns it."""
     if connection.vendor != "postgresql":  # plain SQL skips the converters SQLite needs
-        found = (
-            Activation.objects.filter(pk=activation_id, user=user)
+        return (
+            Activation.objects.filter(pk=activation_id)
             .order_by()
             .only("id", "user_id", "state", "code", "ready", "sms_received_at")
             .first()
         )
-        if found is None:
-            raise NoActivation()
-        return found
+    # By the primary key alone, the owner compared by the caller: with ``AND user_id = …`` the
+    # planner may walk the owner's index over all their activations instead.
     table = Activation._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT state, sms_received_at, ready, code FROM {table} "  # noqa: S608 (constant)
-            "WHERE id = %s AND user_id = %s",
-            [activation_id, user.pk],
+            f"SELECT user_id, state, sms_received_at, ready, code FROM {table} "  # noqa: S608
+            "WHERE id = %s",
+            [activation_id],
         )
         row = cursor.fetchone()
-    if row is None:
-        raise NoActivation()
-    return _instance(Activation, _STATUS_FIELDS, (activation_id, user.pk, *row))
+    return None if row is None else _instance(Activation, _STATUS_FIELDS, (activation_id, *row))
 
 
 # In the model's field order, as Model.from_db wants them when some fields are left out.
@@ -88,56 +122,71 @@ def _instance(model, fields, values):
     return model.from_db(connection.alias, fields, values)
 
 
-_DETAIL_COLUMNS = tuple(
-    f.attname
-    for f in Activation._meta.concrete_fields
-    if f.attname in {
-        "id", "user_id", "service_id", "country_id", "operator", "phone", "price", "state",
-        "ready", "code", "created_at", "expires_at", "number_at", "sms_received_at",
-        "resend_available_at", "display_number", "binding_key", "upstream_id", "reuses_id",
-    }
-)  # fmt: skip
-
-
-def activation_detail_for_user(*, user: User, ident: int | str) -> Activation:
+def activation_detail_for_user(
+    *, user: User, ident: int | str, cached: Sequence[bytes | None] | None = None
+) -> Activation:
     """What the REST detail shows of one of ``user``'s activations (by id or display number),
-    with its service and country: one unique-index read with two joins, in plain SQL because
-    clients poll it. ``NoActivation`` otherwise, as ``activation_get_for_user``."""
-    from providers.models import Country, Service
+    with its service and country. By id, from its Redis copy when there is one (``cached``: as
+    for ``activation_handler_status_for_user``); else one unique-index read with two joins, in
+    plain SQL because clients poll it. ``NoActivation`` otherwise."""
     from rentals.errors import NoActivation
 
     if connection.vendor != "postgresql":  # plain SQL skips the converters SQLite needs
         return activation_get_for_user(user=user, ident=ident)
     ident = str(ident).strip()
     if ident.isdigit() and len(ident) < 19:
-        where, value = "a.id = %s", int(ident)
+        if activation_cache_enabled():
+            found = _activation_polled(int(ident), cached)
+        else:
+            found = _activation_detail_row("a.id = %s", int(ident))
     elif ident:
-        where, value = "a.display_number = %s", ident.upper()[:20]
+        found = _activation_detail_row("a.display_number = %s", ident.upper()[:20])
     else:
+        found = None
+    if found is None or found.user_id != user.pk:
         raise NoActivation()
-    columns = ", ".join(f"a.{c}" for c in _DETAIL_COLUMNS)
+    return found
+
+
+def _activation_polled(activation_id: int, cached: Sequence[bytes | None] | None):
+    """One activation as polls show it, whoever owns it: its Redis copy, or its row (then
+    copied unless it was written meanwhile); None when there is no such activation."""
+    copy, token = cached if cached is not None else activation_cache_get(activation_id)
+    if copy is not None:
+        return activation_cache_decode(copy)
+    found = _activation_detail_row("a.id = %s", activation_id)
+    if found is not None:
+        activation_cache_fill(activation=found, token=token)
+    return found
+
+
+def _activation_detail_row(where: str, value: int | str) -> Activation | None:
+    """The polled fields of the activation matching ``where`` (a unique key alone: the owner
+    is compared by the caller, see ``_activation_status_row``), with service and country."""
+    from providers.models import Country, Service
+
+    columns = ", ".join(f"a.{c}" for c in CACHED_COLUMNS)
+    service = ", ".join(f"s.{c}" for c in SERVICE_COLUMNS)
+    country = ", ".join(f"c.{c}" for c in COUNTRY_COLUMNS)
     sql = (
-        f"SELECT {columns}, s.code, s.name, c.sms_activate_id, c.name_en "  # noqa: S608
+        f"SELECT {columns}, {service}, {country} "  # noqa: S608 (constants)
         f"FROM {Activation._meta.db_table} a "
         f"JOIN {Service._meta.db_table} s ON s.id = a.service_id "
         f"JOIN {Country._meta.db_table} c ON c.id = a.country_id "
-        f"WHERE {where} AND a.user_id = %s"
+        f"WHERE {where}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value, user.pk])
+        cursor.execute(sql, [value])
         row = cursor.fetchone()
     if row is None:
-        raise NoActivation()
-    size = len(_DETAIL_COLUMNS)
-    activation = _instance(Activation, _DETAIL_COLUMNS, row[:size])
-    service_code, service_name, country_id_sa, country_name = row[size:]
+        return None
+    size, service_size = len(CACHED_COLUMNS), len(SERVICE_COLUMNS)
+    activation = _instance(Activation, CACHED_COLUMNS, row[:size])
     activation.service = _instance(
-        Service, ("id", "code", "name"), (activation.service_id, service_code, service_name)
+        Service, ("id", *SERVICE_COLUMNS), (activation.service_id, *row[size : size + service_size])
     )
     activation.country = _instance(
-        Country,
-        ("id", "sms_activate_id", "name_en"),
-        (activation.country_id, country_id_sa, country_name),
+        Country, ("id", *COUNTRY_COLUMNS), (activation.country_id, *row[size + service_size :])
     )
     return activation
 

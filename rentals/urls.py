@@ -53,8 +53,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("stubs/handler_api.php", handler_api, name="handler-api"),  # polled: tried first
+    path("stubs/handler_api", handler_api),
     path("api/v1/", include(api_v1)),
     path("api/sms/record", record.RecordApi.as_view(), name="api-record"),
-    path("stubs/handler_api.php", handler_api, name="handler-api"),
-    path("stubs/handler_api", handler_api),
 ]

@@ -240,6 +240,9 @@ SMSBOX_FAILED_BLOCK_SECONDS = env.int("SMSBOX_FAILED_BLOCK_SECONDS", default=60)
 SMSBOX_LOGIN_TOKEN_SECONDS = env.int("SMSBOX_LOGIN_TOKEN_SECONDS", default=900)
 # The API-key check is cached this many seconds (revoke and regenerate clear it at once).
 SMSBOX_API_KEY_CACHE_SECONDS = env.int("SMSBOX_API_KEY_CACHE_SECONDS", default=30)
+# What clients poll of an activation is copied to Redis for this many seconds at most; every
+# change drops the copy at once (rentals/activation_cache.py), so this only bounds a lost drop.
+SMSBOX_ACTIVATION_CACHE_SECONDS = env.int("SMSBOX_ACTIVATION_CACHE_SECONDS", default=30)
 
 # --- smsbox -----------------------------------------------------------------------------------
 SMSBOX_CURRENCY = env.str("SMSBOX_CURRENCY", default="USD")

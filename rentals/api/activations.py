@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from providers.selectors import country_resolve, service_resolve
 from rentals import selectors, services
+from rentals.activation_cache import activation_cache_keys
 from rentals.models import Activation, Rental, SmsMessage
 from rentals.status import SMSPOOL_CODES, smspool_code, smspool_label
 from smsbox.api import MoneyField, error_responses
@@ -455,8 +456,16 @@ class ActivationDetailApi(GenericAPIView):
         examples=[OpenApiExample("Waiting", value=_ACTIVATION_EXAMPLE, response_only=True)],
     )
     def get(self, request: Request, ident: str) -> Response:
-        activation = selectors.activation_detail_for_user(user=request.user, ident=ident)
+        activation = selectors.activation_detail_for_user(
+            user=request.user, ident=ident, cached=getattr(request, "smsbox_cached", None)
+        )
         return Response(activation_data(activation))
+
+    @staticmethod
+    def cached_keys(kwargs: dict[str, Any]) -> tuple[str, ...]:
+        """The activation's Redis copy, read along with the API key check (clients poll)."""
+        ident = str(kwargs.get("ident", "")).strip()
+        return activation_cache_keys(int(ident)) if ident.isdigit() and len(ident) < 19 else ()
 
 
 class ActivationActionApi(GenericAPIView):

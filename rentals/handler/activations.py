@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 
 from rentals import selectors, services
+from rentals.activation_cache import activation_cache_keys
 from rentals.errors import NoActivation
 from rentals.handler.catalog import country_param, operator_param, service_param
 from rentals.handler.transport import (
@@ -19,7 +20,7 @@ from rentals.handler.transport import (
     text,
 )
 from rentals.models import Activation
-from rentals.status import handler_status, handler_status_number
+from rentals.status import handler_status_number
 from smsbox.money import format_money
 
 State = Activation.State
@@ -169,16 +170,30 @@ def set_status(call: Call):
     return text(answer)
 
 
+def _status_id(params: dict[str, str]) -> int | None:
+    raw = params.get("id") or params.get("activationId") or ""
+    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+
+
+def get_status_cached(params: dict[str, str]) -> tuple[str, ...]:
+    """The Redis keys of the polled activation's copy (read along with the key check)."""
+    activation_id = _status_id(params)
+    return () if activation_id is None else activation_cache_keys(activation_id)
+
+
 def get_status(call: Call):
-    """The polling path: one primary-key read, nothing joined."""
-    raw = call.get("id") or call.get("activationId")
-    if not raw.isdigit() or len(raw) > 18:
+    """The polling path: the activation's Redis copy (read along with the key check), or its
+    row by primary key."""
+    activation_id = _status_id(call.params)
+    if activation_id is None:
         raise HandlerError("WRONG_ACTIVATION_ID")
     try:
-        activation = selectors.activation_status_for_user(user=call.user, activation_id=int(raw))
+        status = selectors.activation_handler_status_for_user(
+            user=call.user, activation_id=activation_id, cached=call.cached or None
+        )
     except NoActivation as exc:
         raise HandlerError("NO_ACTIVATION") from exc
-    return text(handler_status(activation))
+    return text(status)
 
 
 def _latest_message(activation: Activation):

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -40,6 +43,7 @@ class Call:
 
     user: User
     params: dict[str, str]
+    cached: tuple[bytes | None, ...] | None = None  # what ``Action.cached`` asked Redis for
 
     def get(self, name: str, default: str = "") -> str:
         return self.params.get(name, default)
@@ -65,18 +69,36 @@ class Call:
 def request_params(request: HttpRequest) -> dict[str, str]:
     """Query string and form body merged (the body wins), names and values stripped."""
     params: dict[str, str] = {}
-    sources = [request.GET]
+    # The query string is parsed as Django's QueryDict parses it, without building one: this is
+    # the path clients poll.
+    for name, value in _query_pairs(request.META.get("QUERY_STRING", "")):
+        params[name.strip()] = value.replace("\x00", "").strip()
     if request.method == "POST" and request.content_type in (
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        sources.append(request.POST)
-    for source in sources:
-        for name, values in source.lists():
+        for name, values in request.POST.lists():
             value = values[-1] if values else ""
             value = value.replace("\x00", "") if isinstance(value, str) else ""
             params[name.strip()] = value.strip()
     return params
+
+
+def _query_pairs(query_string: str) -> list[tuple[str, str]]:
+    raw = query_string.encode("iso-8859-1", "replace")  # WSGI carries the bytes as latin-1
+    try:
+        decoded = raw.decode(settings.DEFAULT_CHARSET)
+    except UnicodeDecodeError:
+        decoded = raw.decode("iso-8859-1")
+    try:
+        return parse_qsl(
+            decoded,
+            keep_blank_values=True,
+            encoding=settings.DEFAULT_CHARSET,
+            max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+        )
+    except ValueError as exc:  # too many fields, as QueryDict says it
+        raise TooManyFieldsSent("Too many parameters.") from exc
 
 
 def text(body: str) -> HttpResponse:

@@ -6,7 +6,7 @@ in ``rentals.handler.tokens`` only. Every answer is HTTP 200.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -37,6 +37,8 @@ class Action:
     run: Callable[[Call], HttpResponse]
     kind: str = TEXT
     overrides: dict[str, str] = field(default_factory=dict)
+    # Redis keys the action reads, fetched in the key check's round trip (``Call.cached``).
+    cached: Callable[[dict[str, str]], Sequence[str]] | None = None
 
 
 _RENT_TOKENS = {"NOT_FOUND": "INVALID_PHONE", "NO_ACTIVATION": "INVALID_PHONE"}
@@ -60,7 +62,7 @@ ACTIONS: dict[str, Action] = {
     "getNumberV2": Action(activations.get_number_v2, JSON),
     "getMultiServiceNumber": Action(activations.get_multi_service_number, JSON),
     "setStatus": Action(activations.set_status),
-    "getStatus": Action(activations.get_status),
+    "getStatus": Action(activations.get_status, cached=activations.get_status_cached),
     "getStatusV2": Action(activations.get_status_v2, JSON),
     "getFullSms": Action(activations.get_full_sms),
     "getActiveActivations": Action(activations.get_active_activations, JSON),
@@ -103,10 +105,12 @@ def handler_api(request: HttpRequest) -> HttpResponse:
         name = "setRentStatus"  # one client sends getRentStatus&status=N for setRentStatus
     action = ACTIONS.get(name)
     kind = action.kind if action else TEXT
-    # The key check and the account's rate limit: one Redis round trip on the polling path.
-    api_key, refusal = (
-        api_key_check_admit(params["api_key"]) if params.get("api_key") else (None,) * 2
-    )
+    # The key check, the account's rate limit and the action's cached data: one Redis round
+    # trip on the polling path.
+    if not params.get("api_key"):
+        return error_response("BAD_KEY", kind)
+    also = action.cached(params) if action is not None and action.cached is not None else ()
+    api_key, refusal, cached = api_key_check_admit(params["api_key"], also=also)
     if api_key is None:
         return error_response("BAD_KEY", kind)
     user = api_key.user
@@ -119,7 +123,7 @@ def handler_api(request: HttpRequest) -> HttpResponse:
         failed_request_record(user=user)
         return error_response("BAD_ACTION", TEXT)
     try:
-        return action.run(Call(user=user, params=params))
+        return action.run(Call(user=user, params=params, cached=cached))
     except HandlerError as exc:
         if exc.failed:
             failed_request_record(user=user)

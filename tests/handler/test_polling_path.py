@@ -1,5 +1,6 @@
 """The polling path of the handler protocol: once a key's check is cached, ``getStatus`` is one
-SQL query and one Redis round trip (the key check and the rate limit together), and revoking the
+Redis round trip (the key check, the rate limit and the activation's cached status together) and
+no SQL; the first poll of an activation reads its row once and copies its status. Revoking the
 key or reaching the rate limit still takes effect at once."""
 
 import pytest
@@ -22,15 +23,18 @@ def activation(customer):
     return ActivationFactory(user=customer, state="received", code="123456")
 
 
-def test_get_status_is_one_query_and_one_redis_round_trip_with_the_key_check_cached(
-    handler, activation
-):
-    assert handler.text("getStatus", id=activation.pk) == "STATUS_OK:123456"  # caches the check
+def test_get_status_is_one_redis_round_trip_and_no_sql_once_cached(handler, activation):
+    handler.text("getBalance")  # caches the key check
     with CaptureQueriesContext(connection) as queries, RedisRoundTrips() as redis:
         assert handler.text("getStatus", id=activation.pk) == "STATUS_OK:123456"
+    # The first poll: the key check round trip, one primary-key read, the copy stored.
     assert len(queries.captured_queries) == 1, queries.captured_queries
     sql = queries.captured_queries[0]["sql"]
-    assert sql.startswith("SELECT") and "rentals_activation" in sql and "JOIN" not in sql
+    assert sql.startswith("SELECT") and "rentals_activation" in sql and "WHERE a.id = " in sql
+    assert redis.count == 2
+    with CaptureQueriesContext(connection) as queries, RedisRoundTrips() as redis:
+        assert handler.text("getStatus", id=activation.pk) == "STATUS_OK:123456"
+    assert queries.captured_queries == []
     assert redis.count == 1
 
 

@@ -1,0 +1,202 @@
+"""A Redis copy of what clients poll of each activation (its handler status and its REST
+detail: the row's shown fields with its service and country), so that ``getStatus`` and
+``GET /api/v1/activations/<id>/`` are answered from the same Redis round trip as the API key
+check and the rate limit, without PostgreSQL.
+
+Two keys per activation: ``act:<id>`` holds the copy (JSON) and ``act:gen:<id>`` a token that
+changes on every write.
+
+* **Writes drop the copy.** Every save or delete of an activation drops it at once and again
+  after its transaction commits (``activation_cache_drop``): the copy never outlives a
+  committed change, whichever order concurrent transactions finish their callbacks in.
+* **Reads fill it only if nothing was written meanwhile.** A poll that finds no copy reads the
+  token first (in its key-check round trip), then the row, and stores what it read only while
+  the token is still the one it saw (``_FILL``, one Lua call). A writer that committed in between
+  has changed the token, so a row read before that commit is never stored.
+* **A copy lives ``SMSBOX_ACTIVATION_CACHE_SECONDS``** (30): that bounds how long it could stay
+  stale if a drop were lost (a process killed between its commit and its callback, Redis
+  unreachable at that moment).
+
+The copy is whoever's activation it is: the selectors compare its owner with the caller. Without
+Redis (``make run`` on embedded defaults) nothing is cached and every poll reads the row.
+Changes made with ``QuerySet.update()`` bypass the signals: their callers call
+``activation_cache_drop`` themselves (``rentals.lifecycle``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, models, transaction
+
+from apikeys.throttling import raw_redis
+from providers.models import Country, Service
+from rentals.models import Activation
+
+logger = logging.getLogger(__name__)
+
+# The activation's fields a poll shows, in the model's order (as ``Model.from_db`` wants them).
+COLUMNS = tuple(
+    f.attname
+    for f in Activation._meta.concrete_fields
+    if f.attname in {
+        "id", "user_id", "service_id", "country_id", "operator", "phone", "price", "state",
+        "ready", "code", "created_at", "expires_at", "number_at", "sms_received_at",
+        "resend_available_at", "display_number", "binding_key", "upstream_id", "reuses_id",
+    }
+)  # fmt: skip
+SERVICE_COLUMNS = ("code", "name")
+COUNTRY_COLUMNS = ("sms_activate_id", "name_en")
+
+_GEN_SECONDS = 24 * 3600  # far longer than a poll between its token and its fill
+
+# KEYS: copy, token. ARGV: the token the reader saw ('' for none), the copy, its lifetime.
+_FILL = """
+local seen = redis.call('GET', KEYS[2]) or ''
+if seen ~= ARGV[1] then
+    return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+# KEYS: copy, token. ARGV: a new token, its lifetime.
+_DROP = """
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+redis.call('DEL', KEYS[1])
+return 1
+"""
+_scripts: dict[tuple[int, str], Any] = {}
+
+
+def activation_cache_keys(activation_id: int) -> tuple[str, str]:
+    """The copy's key and the token's key of activation ``activation_id``, in that order: what
+    a poll's key-check round trip reads along."""
+    return f"act:{activation_id}", f"act:gen:{activation_id}"
+
+
+def activation_cache_enabled() -> bool:
+    return raw_redis() is not None
+
+
+def activation_cache_get(activation_id: int) -> tuple[bytes | None, bytes | None]:
+    """The copy and the token (a round trip of its own, for a poll whose key check did not
+    read them)."""
+    copy, token = raw_redis().mget(activation_cache_keys(activation_id))
+    return copy, token
+
+
+def activation_cache_fill(*, activation: Activation, token: bytes | None) -> bool:
+    """Store the copy of ``activation`` (read from its row, with service and country) unless
+    the activation was written since ``token`` was read. Answers whether it was stored."""
+    seen = (token or b"").decode()
+    stored = _script(_FILL)(
+        keys=activation_cache_keys(activation.pk),
+        args=[seen, _encode(activation), settings.SMSBOX_ACTIVATION_CACHE_SECONDS],
+    )
+    return bool(stored)
+
+
+def activation_cache_decode(copy: bytes) -> Activation:
+    """The activation a copy holds: the polled fields, with its service and country."""
+    values, service, country = json.loads(copy)
+    activation = Activation.from_db(
+        connection.alias, COLUMNS, [load(v) for load, v in zip(_LOADERS, values, strict=True)]
+    )
+    activation.service = Service.from_db(
+        connection.alias, ("id", *SERVICE_COLUMNS), (activation.service_id, *service)
+    )
+    activation.country = Country.from_db(
+        connection.alias, ("id", *COUNTRY_COLUMNS), (activation.country_id, *country)
+    )
+    return activation
+
+
+def _encode(activation: Activation) -> str:
+    values = [dump(getattr(activation, c)) for dump, c in zip(_DUMPERS, COLUMNS, strict=True)]
+    service = [getattr(activation.service, c) for c in SERVICE_COLUMNS]
+    country = [getattr(activation.country, c) for c in COUNTRY_COLUMNS]
+    return json.dumps([values, service, country], separators=(",", ":"))
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _dump_datetime(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _load_datetime(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _dump_decimal(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _load_decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _codec(field: models.Field) -> tuple[Callable, Callable]:
+    if isinstance(field, models.DateTimeField):
+        return _dump_datetime, _load_datetime
+    if isinstance(field, models.DecimalField):
+        return _dump_decimal, _load_decimal
+    return _as_is, _as_is
+
+
+_CODECS = [_codec(Activation._meta.get_field(c)) for c in COLUMNS]
+_DUMPERS = [dump for dump, _ in _CODECS]
+_LOADERS = [load for _, load in _CODECS]
+
+
+def activation_cache_drop(activation_ids: Sequence[int]) -> None:
+    """Drop the copies of ``activation_ids`` now and, inside a transaction, again after it
+    commits (see the module's docstring)."""
+    if not activation_ids or not activation_cache_enabled():
+        return
+    ids = list(activation_ids)
+    if connection.in_atomic_block:
+        _drop(ids)
+        transaction.on_commit(lambda: _drop(ids))
+    else:
+        _drop(ids)
+
+
+def _drop(activation_ids: list[int]) -> None:
+    client = raw_redis()
+    if client is None:
+        return
+    script = _script(_DROP)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for activation_id in activation_ids:
+            token = secrets.token_hex(8)
+            keys = activation_cache_keys(activation_id)
+            script(keys=keys, args=[token, _GEN_SECONDS], client=pipe)
+        pipe.execute()
+    except Exception:  # the lifetime of the copies bounds the harm; the change itself stands
+        logger.exception("could not drop the cached copies of activations %s", activation_ids)
+
+
+def _script(source: str):
+    client = raw_redis()
+    key = (id(client), source)
+    script = _scripts.get(key)
+    if script is None:
+        script = _scripts[key] = client.register_script(source)
+    return script
+
+
+def on_activation_written(sender, instance, created: bool = False, **kwargs) -> None:
+    """``post_save`` / ``post_delete`` of Activation: a new row has no copy yet."""
+    if not created:
+        activation_cache_drop([instance.pk])
