@@ -53,6 +53,7 @@ def main() -> int:
     _manage(env, "migrate", "--noinput")
     _manage(env, "seed_demo", "--api-key", API_KEY, "--balance", "1000000", "--sms-delay", "never")
     _manage(env, "shell", "-c", _BIG_SIMULATOR)
+    _analyze(env["DATABASE_URL"])
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -147,6 +148,13 @@ def _fresh_database(url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _analyze(url: str) -> None:
+    """Statistics for the planner, as autovacuum keeps them on a database in service (a freshly
+    seeded one has none, and its plans would not be those of production)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
 
 
 def _flush_redis(url: str) -> None:

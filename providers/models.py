@@ -276,7 +276,15 @@ class SimulatedNumber(models.Model):
                 fields=["provider", "sequence"], name="simulated_sequence_unique"
             )
         ]
-        indexes = [models.Index(fields=["status", "sms_due_at"], name="simulated_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "sms_due_at"], name="simulated_due_idx"),
+            # Which numbers are held (every sale asks): open orders only, however many closed.
+            models.Index(
+                fields=["provider", "phone"],
+                condition=Q(status__in=["waiting", "received"]),
+                name="simulated_open_phone_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} #{self.sequence} {self.phone}"

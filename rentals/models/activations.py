@@ -126,6 +126,13 @@ class Activation(models.Model):
                 condition=Q(state__in=["waiting", "resend"]),
                 name="activation_poll_idx",
             ),
+            # A customer's open activations (the concurrency limit of every purchase, the
+            # deletion guard): as many rows as are open, however long the history.
+            models.Index(
+                fields=["user"],
+                condition=Q(state__in=["processing", "unknown", "waiting", "received", "resend"]),
+                name="activation_user_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:
