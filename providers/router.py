@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from providers import breaker
 from providers.adapters import (
     BadCredentials,
+    BoughtMultiNumber,
     BoughtNumber,
     NoNumbers,
     OutcomeUnknown,
@@ -249,3 +250,220 @@ def _release(provider: Provider, attempt: PurchaseAttempt) -> None:
             provider,
             exc.message,
         )
+
+
+# --- one number for several services ----------------------------------------------------------
+@dataclass(frozen=True)
+class RoutedMultiOffer:
+    """One provider's offers for every service of a multi-service order (in the services'
+    order); it sells them as one number, at the sum of their retail prices."""
+
+    provider: Provider
+    offers: tuple[RoutedOffer, ...]
+
+    @property
+    def retail_price(self) -> Decimal:
+        return sum((r.retail_price for r in self.offers), Decimal(0))
+
+
+@dataclass(frozen=True)
+class RoutedServiceOrder:
+    service: Service
+    offer: Offer
+    retail_price: Decimal
+    upstream_id: str
+    cost: Decimal
+
+
+@dataclass
+class RoutedMultiPurchase:
+    provider: Provider
+    phone: str
+    orders: tuple[RoutedServiceOrder, ...]  # in the services' order
+    attempts: list[PurchaseAttempt] = field(default_factory=list)
+
+    def order_for(self, service_id: int) -> RoutedServiceOrder:
+        return next(o for o in self.orders if o.service.pk == service_id)
+
+
+def multi_routable_offers(
+    *,
+    services: Sequence[Service],
+    country: Country,
+    operator: str = "",
+    max_price: Decimal | None = None,
+    book: PriceBook | None = None,
+) -> list[RoutedMultiOffer]:
+    """The providers that can sell one number for all of ``services`` in ``country`` (each
+    service in stock there, and a protocol that buys several services on one number), each
+    with its cheapest offer per service; cheapest total first (provider priority breaks ties).
+    ``max_price`` caps each service's price; ``MaxPriceTooLow`` when some providers could sell
+    but none within it."""
+    book = book or PriceBook()
+    by_provider: dict[int, dict[int, RoutedOffer]] = {}
+    for service in services:
+        for routed in routable_offers(
+            service=service, country=country, operator=operator, book=book
+        ):
+            by_provider.setdefault(routed.offer.provider_id, {}).setdefault(service.pk, routed)
+    candidates = [
+        RoutedMultiOffer(
+            provider=offers[services[0].pk].offer.provider,
+            offers=tuple(offers[s.pk] for s in services),
+        )
+        for offers in by_provider.values()
+        if len(offers) == len(services)
+    ]
+    candidates = [c for c in candidates if adapter_for(c.provider).buys_multi_service]
+    candidates.sort(key=lambda c: (c.retail_price, c.provider.priority, c.provider.pk))
+    if max_price is None:
+        return candidates
+    within = [c for c in candidates if _dearest(c) <= max_price]
+    if candidates and not within:
+        lowest = min(_dearest(c) for c in candidates)
+        raise MaxPriceTooLow(
+            f"One of the services costs {format_money(lowest)} at least.",
+            extra={"min_price": format_money(lowest)},
+        )
+    return within
+
+
+def _dearest(candidate: RoutedMultiOffer) -> Decimal:
+    return max(r.retail_price for r in candidate.offers)
+
+
+def purchase_route_multi(
+    *,
+    services: Sequence[Service],
+    country: Country,
+    operator: str = "",
+    caps: Mapping[int, Decimal] | None = None,
+    exclude_phones: Collection[str] = (),
+    max_excluded: int = 3,
+    offers: Sequence[RoutedMultiOffer] | None = None,
+) -> RoutedMultiPurchase:
+    """Buy one number for all of ``services`` from the cheapest provider that can, failing
+    over like ``purchase_route``: on definite failures to the next provider, never past an
+    ``OutcomeUnknown`` (re-raised carrying ``provider`` and ``attempts``). ``caps``: the most
+    each service (by id) may be sold at (what was charged for it), so a failover never sells
+    a service below its cost. ``offers``: what ``multi_routable_offers`` answered a moment
+    ago. Each buy records one attempt per service."""
+    if offers is None:
+        offers = multi_routable_offers(services=services, country=country, operator=operator)
+    if caps is not None:
+        offers = [
+            c for c in offers if all(r.retail_price <= caps[r.offer.service_id] for r in c.offers)
+        ]
+    attempts: list[PurchaseAttempt] = []
+    excluded = {"".join(ch for ch in p if ch.isdigit()) for p in exclude_phones}
+    excluded_left = max_excluded
+    last_error: UpstreamError | None = None
+    for candidate in offers:
+        provider = candidate.provider
+        if not breaker.breaker_allows(provider.pk):
+            continue
+        while True:
+            tried, bought, error = _try_multi(candidate, services, country, operator)
+            attempts.extend(tried)
+            if bought is None:
+                break
+            if bought.phone not in excluded:
+                return _routed_multi(candidate, services, bought, attempts)
+            for attempt in tried:
+                _release(provider, attempt)
+            excluded_left -= 1
+            if excluded_left <= 0:
+                raise NoNumbers(
+                    "Only numbers the customer banned were offered.",
+                    extra={"attempts": [a.pk for a in attempts]},
+                )
+        if isinstance(error, OutcomeUnknown):
+            error.provider, error.attempts = provider, attempts
+            error.extra.update(provider_id=provider.pk, attempt_ids=[a.pk for a in tried])
+            raise error
+        last_error = error or last_error
+    raise NoNumbers(
+        "No provider could sell one number for these services." if attempts else NoNumbers.message,
+        extra={"attempts": [a.pk for a in attempts], "last_error": getattr(last_error, "code", "")},
+    )
+
+
+def _try_multi(
+    candidate: RoutedMultiOffer, services: Sequence[Service], country: Country, operator: str
+) -> tuple[list[PurchaseAttempt], BoughtMultiNumber | None, UpstreamError | None]:
+    """One multi-service buy from one provider: (one recorded attempt per service, the bought
+    number or None, the error). The breaker counts the buy once. A ``NoNumbers`` does not say
+    which service was missing, so no offer is marked out of stock."""
+    provider = candidate.provider
+    started = time.monotonic()
+    bought, error = None, None
+    try:
+        bought = adapter_for(provider).buy_multi(
+            services=services,
+            country=country,
+            operator=operator,
+            max_costs={r.offer.service.code: r.offer.cost for r in candidate.offers},
+        )
+        outcome = Outcome.BOUGHT
+    except UpstreamError as exc:
+        error = exc
+        outcome = next((o for cls, o in _OUTCOMES if isinstance(exc, cls)), Outcome.TRANSIENT)
+        logger.info(
+            "Buying one number for several services from %s failed: %s", provider, exc.message
+        )
+    latency_ms = int((time.monotonic() - started) * 1000)
+    if outcome in _BREAKER_FAILURES:
+        breaker.breaker_record_failure(provider.pk)
+    else:
+        breaker.breaker_record_success(provider.pk)
+    attempts = [
+        purchase_attempt_record(
+            provider=provider,
+            service=service,
+            country=country,
+            operator=operator,
+            outcome=outcome,
+            latency_ms=latency_ms,
+            **_multi_attempt_details(routed.offer, service, bought, error),
+        )
+        for service, routed in zip(services, candidate.offers, strict=True)
+    ]
+    return attempts, bought, error
+
+
+def _multi_attempt_details(
+    offer: Offer, service: Service, bought: BoughtMultiNumber | None, error: UpstreamError | None
+) -> dict:
+    """What one service's attempt records of a multi-service buy: its own order, the number."""
+    if bought is None:
+        return {"error": error.message if error else ""}
+    order = bought.order_for(service.code)
+    return {
+        "upstream_id": order.upstream_id,
+        "phone": bought.phone,
+        "cost": order.cost,
+        "error": _over_cost(offer, BoughtNumber(order.upstream_id, bought.phone, order.cost)),
+    }
+
+
+def _routed_multi(
+    candidate: RoutedMultiOffer,
+    services: Sequence[Service],
+    bought: BoughtMultiNumber,
+    attempts: list[PurchaseAttempt],
+) -> RoutedMultiPurchase:
+    orders = []
+    for service, routed in zip(services, candidate.offers, strict=True):
+        order = bought.order_for(service.code)
+        orders.append(
+            RoutedServiceOrder(
+                service=service,
+                offer=routed.offer,
+                retail_price=routed.retail_price,
+                upstream_id=order.upstream_id,
+                cost=order.cost if order.cost is not None else routed.offer.cost,
+            )
+        )
+    return RoutedMultiPurchase(
+        provider=candidate.provider, phone=bought.phone, orders=tuple(orders), attempts=attempts
+    )

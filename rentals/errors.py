@@ -79,3 +79,10 @@ class ChannelsLimit(SpendLimitExceeded):
 class BadQuantity(InvalidInput):
     code = "BAD_QUANTITY"
     message = "The quantity must be between 1 and 50."
+
+
+class BadMultiService(InvalidInput):
+    """A number for several services names none, too many, or one twice."""
+
+    code = "BAD_SERVICE"
+    message = "One number is sold for 1 to 10 different services."

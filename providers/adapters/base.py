@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -89,6 +90,27 @@ class BoughtNumber:
     upstream_id: str
     phone: str
     cost: Decimal | None = None  # None when the protocol does not say (the offer's cost applies)
+
+
+@dataclass(frozen=True)
+class BoughtServiceOrder:
+    """One service's order on a number bought for several services."""
+
+    service_code: str  # in our catalog's codes
+    upstream_id: str
+    cost: Decimal | None = None  # None when the protocol does not say (the offer's cost applies)
+
+
+@dataclass(frozen=True)
+class BoughtMultiNumber:
+    """One number bought for several services: one phone, one upstream order per service (each
+    with its own id, cost and SMS), in the order the services were asked for."""
+
+    phone: str
+    orders: tuple[BoughtServiceOrder, ...]
+
+    def order_for(self, service_code: str) -> BoughtServiceOrder:
+        return next(o for o in self.orders if o.service_code == service_code)
 
 
 @dataclass(frozen=True)
@@ -222,6 +244,33 @@ class Adapter(ABC):
         """Buy the number of a finished activation again for the same service."""
         raise Unsupported("This upstream cannot sell a number again.")
 
+    # --- one number for several services -------------------------------------------------
+    # Whether the protocol can buy one number for several services (``buy_multi``).
+    multi_service: ClassVar[bool] = False
+
+    @property
+    def buys_multi_service(self) -> bool:
+        """Whether ``buy_multi`` may be asked of this provider: its protocol can, and the
+        operator did not turn it off (setting ``multi_service: false``, for a compatible
+        server without the action). The router skips the providers that cannot."""
+        settings = self.provider.settings or {}
+        return self.multi_service and settings.get("multi_service", True) is not False
+
+    def buy_multi(
+        self,
+        *,
+        services: Sequence[Service],
+        country: Country,
+        operator: str = "",
+        max_costs: Mapping[str, Decimal] | None = None,
+    ) -> BoughtMultiNumber:
+        """One number for every one of ``services`` (different services) in ``country``: one
+        order per service, all on the same phone. ``max_costs``: per service code, where the
+        protocol can cap the price. Errors as ``buy``, for the whole purchase: nothing is bought
+        unless every service is; an answer that does not name each service once, on one phone,
+        is ``OutcomeUnknown``."""
+        raise Unsupported("This upstream cannot sell one number for several services.")
+
     # --- long-term rentals ---------------------------------------------------------------
     #: Whether ``rent_again`` can order the number of an ended rent again at this upstream.
     rents_again: ClassVar[bool] = False
@@ -280,6 +329,17 @@ def parse_decimal(raw: object, *, what: str = "amount") -> Decimal:
     if not value.is_finite() or value < 0:
         raise ValueError(f"{what} {raw!r} is not an amount")
     return value
+
+
+def multi_bought(
+    phone: str, orders: Sequence[BoughtServiceOrder], *, asked: Sequence[str]
+) -> BoughtMultiNumber:
+    """The orders of a multi-service purchase in the order of ``asked`` (our service codes);
+    ``ValueError`` unless each asked service has exactly one order and the phone is a number."""
+    by_code = {o.service_code: o for o in orders}
+    if len(by_code) != len(orders) or set(by_code) != set(asked) or not digits(phone):
+        raise ValueError("the orders do not match the services asked for")
+    return BoughtMultiNumber(phone=digits(phone), orders=tuple(by_code[c] for c in asked))
 
 
 def digits(phone: object) -> str:

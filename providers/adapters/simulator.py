@@ -43,7 +43,9 @@ from providers.adapters.base import (
     ActiveActivation,
     ActiveRent,
     Adapter,
+    BoughtMultiNumber,
     BoughtNumber,
+    BoughtServiceOrder,
     NoNumbers,
     OfferQuote,
     OutcomeUnknown,
@@ -343,6 +345,79 @@ class SimulatorAdapter(Adapter):
         if failure:
             raise failure
         return BoughtNumber(upstream_id=str(number.pk), phone=number.phone, cost=number.cost)
+
+    # --- one number for several services ------------------------------------------------
+    multi_service = True
+
+    def buy_multi(self, *, services, country, operator="", max_costs=None) -> BoughtMultiNumber:
+        """One free number of the pool, one order per service on it (each its own sale in the
+        sequence, with its own code and SMS). Fails as a whole: a service not sold, or above
+        its max cost, sells nothing; an injected timeout leaves every order open."""
+        numbers, failure = self._open_multi(services, country, max_costs=max_costs or {})
+        if failure:
+            raise failure
+        return BoughtMultiNumber(
+            phone=numbers[0].phone,
+            orders=tuple(
+                BoughtServiceOrder(service_code=n.service_code, upstream_id=str(n.pk), cost=n.cost)
+                for n in numbers
+            ),
+        )
+
+    def _open_multi(self, services, country, *, max_costs):
+        """Draw the sales of a multi-service number under the provider's row lock: the first
+        sale's draw decides the failure and the number, every sale draws its own code."""
+        from providers.models import Provider, SimulatedNumber
+
+        country_id = country.sms_activate_id
+        with transaction.atomic():
+            Provider.objects.select_for_update().filter(pk=self.provider.pk).first()
+            last = SimulatedNumber.objects.filter(provider=self.provider).aggregate(
+                m=Max("sequence")
+            )["m"]
+            draws = [self._sale_draw((last or 0) + 1 + i) for i in range(len(services))]
+            failure = self._multi_failure(draws[0][0], services, country_id, max_costs)
+            sells = failure is None or isinstance(failure, OutcomeUnknown)
+            phone = self._phone(country_id, draws[0][1]) if sells else ""
+            if phone is None:
+                failure = NoNumbers("The simulator's pool for this country is exhausted.")
+            status = _FAILED if failure and not isinstance(failure, OutcomeUnknown) else "waiting"
+            numbers = [
+                SimulatedNumber.objects.create(
+                    provider=self.provider,
+                    sequence=(last or 0) + 1 + i,
+                    kind="activation",
+                    service_code=service.code,
+                    country_id_sa=country_id,
+                    phone=phone or "",
+                    cost=self._cost(service.code),
+                    status=status,
+                    code=code,
+                    sms_due_at=self._due(late < self.conf["late_sms"]),
+                )
+                for i, (service, (_, _, code, late)) in enumerate(zip(services, draws, strict=True))
+            ]
+            for number in numbers:
+                if number.status == "waiting":
+                    self._schedule(number)
+        return numbers, failure
+
+    def _multi_failure(self, draw: float, services, country_id: int, max_costs):
+        """The first service's failure (one not sold, or above its max cost), else the
+        injected one of ``draw``, else None."""
+        for service in services:
+            failure = self._failure(draw, service, country_id, max_costs.get(service.code))
+            if failure is not None:
+                return failure
+        return None
+
+    def _sale_draw(self, sequence: int) -> tuple[float, float, str, float]:
+        """(failure draw, number draw, code, late draw) of the ``sequence``-th sale, in the
+        order ``_open`` draws them."""
+        rng = random.Random(f"{self.conf['seed']}:{sequence}")
+        draw, start = rng.random(), rng.random()
+        code = self._code(rng)
+        return draw, start, code, rng.random()
 
     # --- long-term rentals ---------------------------------------------------------------
     def rent(self, *, service, country, hours, operator="") -> RentedNumber:

@@ -19,17 +19,21 @@ from providers.adapters.base import (
     ActiveRent,
     Adapter,
     BadCredentials,
+    BoughtMultiNumber,
     BoughtNumber,
+    BoughtServiceOrder,
     NoNumbers,
     OfferQuote,
     RentedNumber,
     Transient,
+    Unsupported,
     UpstreamError,
     UpstreamMessage,
     UpstreamNoBalance,
     UpstreamRejected,
     UpstreamStatus,
     digits,
+    multi_bought,
     parse_decimal,
 )
 
@@ -236,6 +240,46 @@ class SmsActivateAdapter(Adapter):
         if len(parts) != 3 or not parts[1].strip() or not digits(parts[2]):
             raise http.malformed(True, body)
         return BoughtNumber(upstream_id=parts[1].strip(), phone=digits(parts[2]))
+
+    # --- one number for several services ------------------------------------------------
+    multi_service = True
+
+    def buy_multi(self, *, services, country, operator="", max_costs=None) -> BoughtMultiNumber:
+        """``getMultiServiceNumber``: one number, one activation per service. The protocol
+        takes no max price and reports no cost (the offers' costs apply). A server without the
+        action (``BAD_ACTION``) bought nothing: ``Unsupported``."""
+        try:
+            data = self._json(
+                "getMultiServiceNumber",
+                ambiguous=True,
+                multiService=",".join(self.service_code(s) for s in services),
+                country=self.country_code(country),
+                operator=operator,
+            )
+        except UpstreamRejected as exc:
+            if exc.extra.get("token") != "BAD_ACTION":
+                raise
+            raise Unsupported(exc.message, extra=exc.extra) from exc
+        try:
+            return self._multi_bought(data, asked=[s.code for s in services])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise http.malformed(True, json.dumps(data)[:200]) from None
+
+    def _multi_bought(self, data: Any, *, asked: list[str]) -> BoughtMultiNumber:
+        """``[{"phone":"7999…","activation":"123","service":"vk"},…]``: one phone for all."""
+        if not isinstance(data, list) or not data:
+            raise ValueError("not a list of activations")
+        phones = {_phone(item["phone"]) for item in data}
+        if len(phones) != 1:
+            raise ValueError("the activations are not on one number")
+        orders = [
+            BoughtServiceOrder(
+                service_code=self.our_service_code(str(item["service"])),
+                upstream_id=str(int(item["activation"])),
+            )
+            for item in data
+        ]
+        return multi_bought(phones.pop(), orders, asked=asked)
 
     # --- long-term rentals ---------------------------------------------------------------
     def rent(self, *, service, country, hours, operator="") -> RentedNumber:

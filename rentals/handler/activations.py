@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
+from providers.models import Service
 from rentals import selectors, services
 from rentals.activation_cache import activation_cache_keys
 from rentals.errors import NoActivation
@@ -20,6 +21,7 @@ from rentals.handler.transport import (
     text,
 )
 from rentals.models import Activation
+from rentals.services.multi import MULTI_SERVICE_MAX
 from rentals.status import handler_status_number
 from smsbox.money import format_money
 
@@ -103,24 +105,33 @@ def get_number_v2(call: Call):
     )
 
 
-def get_multi_service_number(call: Call):
-    codes = [c.strip() for c in call.get("multiService").split(",") if c.strip()]
-    if not codes:
+def _multi_services(call: Call) -> list[Service]:
+    """``multiService``: a comma list of 1 to 10 service codes; one named twice counts once."""
+    raw = (code.strip().lower() for code in call.get("multiService").split(","))
+    codes = list(dict.fromkeys(code for code in raw if code))
+    if not codes or len(codes) > MULTI_SERVICE_MAX:
         raise HandlerError("BAD_SERVICE")
-    bought = []
-    for code in codes[:10]:
-        args = _purchase_args(Call(user=call.user, params={**call.params, "service": code}))
-        args["idempotency_key"] = ""
-        try:
-            activation = _bought(services.activation_purchase(**args))
-        except Exception:
-            if not bought:
-                raise
-            break  # what was bought stands; the caller sees which services it got
-        bought.append(
-            {"phone": activation.phone, "activation": str(activation.pk), "service": code}
-        )
-    return json_response(bought)
+    return [service_param(Call(user=call.user, params={"service": code})) for code in codes]
+
+
+def get_multi_service_number(call: Call):
+    """One number for several services, one activation each. ``multiForward`` is ignored, as
+    getNumber's ``forward`` is: no forwarding is sold."""
+    activations = services.activations_purchase_multi(
+        user=call.user,
+        services=_multi_services(call),
+        country=country_param(call),
+        operator=operator_param(call),
+        max_price=_max_price(call),
+    )
+    items = [
+        {"phone": a.phone, "activation": str(a.pk), "service": a.service.code}
+        for a in activations
+        if a.phone  # none while the upstream's answer is not known yet
+    ]
+    if not items:
+        raise HandlerError("NO_NUMBERS")
+    return json_response(items)
 
 
 def get_extra_activation(call: Call):

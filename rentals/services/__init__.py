@@ -1,6 +1,7 @@
 """Writes of rentals. Activations: ``rentals.services.activations`` (purchase saga and every
-transition), ``intake`` (SMS from upstreams, polling), ``reconcile`` (purchases of unknown
-outcome), ``policy`` (spend limits). Customer webhooks: ``rentals.webhooks``."""
+transition), ``multi`` (one number for several services), ``intake`` (SMS from upstreams,
+polling), ``reconcile`` (purchases of unknown outcome), ``policy`` (spend limits). Customer
+webhooks: ``rentals.webhooks``."""
 
 from rentals.services.activations import (
     BatchItem,
@@ -20,6 +21,7 @@ from rentals.services.activations import (
     number_skip,
 )
 from rentals.services.intake import activation_poll, activation_receive_sms, activations_poll
+from rentals.services.multi import activations_purchase_multi
 from rentals.services.policy import spend_policy_effective, spend_policy_set
 from rentals.services.reconcile import activation_reconcile, activations_reconcile
 
@@ -42,6 +44,7 @@ __all__ = [
     "activation_reuse",
     "activations_expire_due",
     "activations_poll",
+    "activations_purchase_multi",
     "activations_reconcile",
     "number_skip",
     "spend_policy_effective",

@@ -92,13 +92,14 @@ def test_get_number_v2_shape(handler, funded):
         assert len(body[field]) == 19 and "T" not in body[field]
 
 
-def test_multi_service_number(handler, funded):
+def test_multi_service_number(handler, funded, offer):
     from tests.factories import OfferFactory
 
-    OfferFactory(service=_service("wa"), cost=Decimal("0.30"))
+    OfferFactory(provider=offer.provider, service=_service("wa"), cost=Decimal("0.30"))
     body = handler.json("getMultiServiceNumber", multiService="tg,wa", country="187")
     assert [item["service"] for item in body] == ["tg", "wa"]
     assert all(item["phone"].isdigit() and item["activation"].isdigit() for item in body)
+    assert body[0]["phone"] == body[1]["phone"]  # one number for both services
     assert handler.json("getMultiServiceNumber", multiService="")["message"] == "BAD_SERVICE"
 
 

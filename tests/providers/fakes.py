@@ -184,6 +184,19 @@ class FakeSmsActivate(FakeServer):
             }
         )
 
+    def _getMultiServiceNumber(self, p: dict[str, str]) -> Answer:
+        """One number, one activation per service (each its own id, status and code)."""
+        codes = [c.strip() for c in p.get("multiService", "").split(",") if c.strip()]
+        if not codes or len(set(codes)) != len(codes):
+            return text("BAD_SERVICE")
+        orders = [self._buy(p) for _ in codes]
+        phone = orders[0]["phone"]
+        for order, code in zip(orders, codes, strict=True):
+            order.update(phone=phone, service=code)
+        return as_json(
+            [{"phone": phone, "activation": str(o["id"]), "service": o["service"]} for o in orders]
+        )
+
     def _activation(self, p: dict[str, str]) -> dict[str, Any] | None:
         try:
             return self.activations.get(int(p.get("id", "")))
@@ -229,7 +242,7 @@ class FakeSmsActivate(FakeServer):
         items = [
             {
                 "activationId": str(a["id"]),
-                "serviceCode": "tg",
+                "serviceCode": a.get("service", "tg"),
                 "phoneNumber": a["phone"],
                 "activationCost": "12.50",
                 "activationStatus": "2",
