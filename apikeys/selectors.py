@@ -13,6 +13,7 @@ from apikeys.errors import ApiKeyNotFound
 from apikeys.keys import is_well_formed, key_digest, key_prefix
 from apikeys.models import ApiKey
 from apikeys.throttling import raw_redis
+from smsbox.instances import instance_fields, instance_of
 from smsbox.models import User
 
 # last_used_at is written at most once per this interval per key.
@@ -96,8 +97,23 @@ def api_key_cache_key(digest: str) -> str:
 
 
 def api_key_from_cache(data: bytes) -> ApiKey:
-    """The key (with its user) that ``api_key_remember`` stored in Redis as ``data``."""
-    return pickle.loads(data)  # noqa: S301 (written by api_key_remember)
+    """The key (with its user) that ``api_key_remember`` stored in Redis as ``data``: fresh
+    instances every call, of values unpickled once per process for the same ``data``."""
+    fields = _unpickled.get(data)
+    if fields is None:
+        stored = pickle.loads(data)  # noqa: S301 (written by api_key_remember)
+        fields = instance_fields(stored), instance_fields(stored.user)
+        if len(_unpickled) >= _UNPICKLED_MAX:
+            _unpickled.clear()
+        _unpickled[data] = fields
+    api_key = instance_of(ApiKey, fields[0])
+    api_key._state.fields_cache["user"] = instance_of(User, fields[1])
+    return api_key
+
+
+# Stored value → the field values of its key and user (immutable values, shared safely).
+_unpickled: dict[bytes, tuple[dict, dict]] = {}
+_UNPICKLED_MAX = 1_000
 
 
 def api_key_touch(api_key: ApiKey) -> bool:

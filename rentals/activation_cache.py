@@ -39,6 +39,7 @@ from django.db import connection, models, transaction
 from apikeys.throttling import raw_redis
 from providers.models import Country, Service
 from rentals.models import Activation
+from smsbox.instances import instance_of
 
 logger = logging.getLogger(__name__)
 
@@ -103,18 +104,23 @@ def activation_cache_fill(*, activation: Activation, token: bytes | None) -> boo
     return bool(stored)
 
 
-def activation_cache_decode(copy: bytes) -> Activation:
-    """The activation a copy holds: the polled fields, with its service and country."""
+def activation_cache_decode(copy: bytes, *, related: bool = True) -> Activation:
+    """The activation a copy holds: the polled fields, with its service and country unless
+    ``related`` is False (a status needs neither)."""
     values, service, country = json.loads(copy)
-    activation = Activation.from_db(
-        connection.alias, COLUMNS, [load(v) for load, v in zip(_LOADERS, values, strict=True)]
+    activation = instance_of(
+        Activation, {c: load(v) for c, load, v in zip(COLUMNS, _LOADERS, values, strict=True)}
     )
-    activation.service = Service.from_db(
-        connection.alias, ("id", *SERVICE_COLUMNS), (activation.service_id, *service)
-    )
-    activation.country = Country.from_db(
-        connection.alias, ("id", *COUNTRY_COLUMNS), (activation.country_id, *country)
-    )
+    if related:
+        cache = activation._state.fields_cache  # what assigning activation.service would fill
+        cache["service"] = instance_of(
+            Service,
+            {"id": activation.service_id, **dict(zip(SERVICE_COLUMNS, service, strict=True))},
+        )
+        cache["country"] = instance_of(
+            Country,
+            {"id": activation.country_id, **dict(zip(COUNTRY_COLUMNS, country, strict=True))},
+        )
     return activation
 
 

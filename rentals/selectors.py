@@ -84,7 +84,7 @@ def activation_handler_status_for_user(
 
     if not activation_cache_enabled():
         return handler_status(activation_status_for_user(user=user, activation_id=activation_id))
-    found = _activation_polled(activation_id, cached)
+    found = _activation_polled(activation_id, cached, related=False)
     if found is None or found.user_id != user.pk:
         raise NoActivation()
     return handler_status(found)
@@ -148,12 +148,15 @@ def activation_detail_for_user(
     return found
 
 
-def _activation_polled(activation_id: int, cached: Sequence[bytes | None] | None):
+def _activation_polled(
+    activation_id: int, cached: Sequence[bytes | None] | None, *, related: bool = True
+) -> Activation | None:
     """One activation as polls show it, whoever owns it: its Redis copy, or its row (then
-    copied unless it was written meanwhile); None when there is no such activation."""
+    copied unless it was written meanwhile); None when there is no such activation. Without
+    ``related``, a copy's service and country are left unread."""
     copy, token = cached if cached is not None else activation_cache_get(activation_id)
     if copy is not None:
-        return activation_cache_decode(copy)
+        return activation_cache_decode(copy, related=related)
     found = _activation_detail_row("a.id = %s", activation_id)
     if found is not None:
         activation_cache_fill(activation=found, token=token)

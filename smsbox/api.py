@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -102,6 +103,19 @@ def _jsonable(value: Any) -> Any:
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any path under /api/ that no view serves: the one error body, not an HTML page."""
     return JsonResponse(error_body("NOT_FOUND", "No such API endpoint."), status=404)
+
+
+class JsonNegotiation(DefaultContentNegotiation):
+    """The API speaks JSON only: a request that takes anything (most clients send no Accept
+    header, or ``*/*``) or JSON gets it without parsing the header; any other Accept header is
+    negotiated as DRF does (406 when nothing fits)."""
+
+    _ANY = frozenset({"", "*/*", "application/json"})
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if len(renderers) == 1 and request.META.get("HTTP_ACCEPT", "").strip() in self._ANY:
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class Pagination(PageNumberPagination):

@@ -209,6 +209,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "smsbox.api.Pagination",
     "DEFAULT_THROTTLE_CLASSES": ["apikeys.throttling.AccountRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "smsbox.api.JsonNegotiation",
     "URL_FORMAT_OVERRIDE": None,  # ?format= is the record link's own parameter
     "DEFAULT_METADATA_CLASS": None,  # OPTIONS: 405, the schema documents the API
     "DEFAULT_PARSER_CLASSES": [

@@ -65,3 +65,15 @@ def test_throttled_is_429_with_retry_after_and_code(client):
         response = client.get("/api/v1/services/")
     assert_error(response, 429, "RATE_LIMITED")
     assert response["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/*"])
+def test_requests_that_take_json_get_json(client, accept):
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    response = client.get("/api/v1/wallet/", **headers)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+
+
+def test_a_request_that_takes_no_json_is_406(client):
+    assert_error(client.get("/api/v1/wallet/", HTTP_ACCEPT="text/html"), 406, "NOT_ACCEPTABLE")

@@ -217,3 +217,26 @@ def test_the_cached_check_keeps_no_password_hash(django_assert_num_queries):
     assert cached.user == api_key.user
     assert "password" not in pickle.loads(stored).user.__dict__  # noqa: S301
     assert cached.user.check_password("correct horse battery staple")  # loaded on demand
+
+
+def test_a_cached_check_answers_fresh_instances_each_time():
+    from apikeys.selectors import api_key_from_cache
+    from apikeys.throttling import raw_redis
+
+    api_key = ApiKeyFactory()
+    api_key_authenticate(api_key.raw_key)
+    stored = raw_redis().get(f"apikey:auth:{api_key.digest}")
+
+    first = api_key_from_cache(stored)
+    first.user.tier = "business"  # a request changing its copy ...
+    first.last_used_at = None
+    second = api_key_from_cache(stored)
+
+    assert second is not first and second.user is not first.user
+    assert second.user.tier == api_key.user.tier  # ... changes no other request's
+    assert second.last_used_at is not None
+    assert (second.pk, second.user_id, second.user.email) == (
+        api_key.pk,
+        api_key.user_id,
+        api_key.user.email,
+    )

@@ -223,3 +223,14 @@ def test_the_rest_detail_shows_each_change_at_once(market):
     other = APIClient()
     other.credentials(HTTP_X_API_KEY=ApiKeyFactory().raw_key)
     assert other.get(url).status_code == 404  # the copy is its owner's only
+
+
+@pytest.mark.django_db
+def test_a_field_the_copy_does_not_hold_is_read_from_the_row():
+    activation = ActivationFactory(memo="kept in the row only")
+    _poll(activation.user, activation)
+    copy = activation_cache.activation_cache_decode(_copy(activation))
+    assert "memo" not in activation_cache.COLUMNS
+    with CaptureQueriesContext(connection) as queries:
+        assert copy.memo == "kept in the row only"
+    assert len(queries.captured_queries) == 1
