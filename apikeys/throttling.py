@@ -158,11 +158,7 @@ def raw_redis() -> Any | None:
     global _client
     if _client is _UNSET:
         backend = caches["default"]  # ``cache`` is a proxy, not the backend itself
-        if isinstance(backend, RedisCache):
-            pool = backend._cache._get_connection_pool(write=True)
-            _client = backend._cache._client(connection_pool=pool)
-        else:
-            _client = None
+        _client = backend._cache.get_client(write=True) if isinstance(backend, RedisCache) else None
     return _client
 
 

@@ -91,22 +91,17 @@ def routable_offers(
     when there are some but none within ``max_price``."""
     offers = Offer.objects.filter(
         service=service, country=country, stock__gt=0, provider__enabled=True
-    ).select_related("provider", "service", "country")
+    ).select_related("provider")
     if operator:
         offers = offers.filter(operator__in=["", operator])
     book = book or PriceBook()
-    priced = [
-        RoutedOffer(
-            offer=o,
-            retail_price=book.retail(
-                provider_id=o.provider_id,
-                service_id=o.service_id,
-                country_id=o.country_id,
-                cost=o.cost,
-            ),
+    priced = []
+    for o in offers:
+        o.service, o.country = service, country  # those asked for: not joined again
+        retail = book.retail(
+            provider_id=o.provider_id, service_id=o.service_id, country_id=o.country_id, cost=o.cost
         )
-        for o in offers
-    ]
+        priced.append(RoutedOffer(offer=o, retail_price=retail))
     priced.sort(key=lambda r: (r.retail_price, r.offer.provider.priority, r.offer.cost, r.offer.pk))
     if max_price is None:
         return priced

@@ -139,11 +139,11 @@ class SimulatorAdapter(Adapter):
         """Draw the next sale under the provider's row lock; returns (number, failure). With
         ``phone`` the sale is of that number, refused (``RENT_DIE``) while another order of the
         provider holds it."""
-        from providers.models import Provider, SimulatedNumber
+        from providers.models import SimulatedNumber
 
         conf = self.conf
         with transaction.atomic():
-            Provider.objects.select_for_update().filter(pk=self.provider.pk).first()
+            self._lock_provider()
             last = SimulatedNumber.objects.filter(provider=self.provider).aggregate(
                 m=Max("sequence")
             )["m"]
@@ -180,6 +180,13 @@ class SimulatorAdapter(Adapter):
             if number.status == "waiting":
                 self._schedule(number)
         return number, failure
+
+    def _lock_provider(self) -> None:
+        """Sales of one simulator are drawn in turn (its sequence, the numbers it holds): the
+        provider's row lock, no columns read."""
+        from providers.models import Provider
+
+        Provider.objects.select_for_update().filter(pk=self.provider.pk).values_list("pk").first()
 
     def _failure(self, draw: float, service, country_id: int, max_cost: Decimal | None):
         conf = self.conf
@@ -367,11 +374,11 @@ class SimulatorAdapter(Adapter):
     def _open_multi(self, services, country, *, max_costs):
         """Draw the sales of a multi-service number under the provider's row lock: the first
         sale's draw decides the failure and the number, every sale draws its own code."""
-        from providers.models import Provider, SimulatedNumber
+        from providers.models import SimulatedNumber
 
         country_id = country.sms_activate_id
         with transaction.atomic():
-            Provider.objects.select_for_update().filter(pk=self.provider.pk).first()
+            self._lock_provider()
             last = SimulatedNumber.objects.filter(provider=self.provider).aggregate(
                 m=Max("sequence")
             )["m"]

@@ -159,7 +159,8 @@ def _open(
     """Step 1: in one transaction check the spend policy, record and charge."""
     now = timezone.now()
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).first()
+        # The lock only (no columns read): purchases of one customer check their limits in turn.
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
         spend_policy_check_locked(user=user, policy=policy, price=price)
         activation = _create_numbered(
             user=user,
@@ -244,7 +245,7 @@ def _buy(
 def _deliver(activation: Activation, routed: RoutedPurchase) -> Activation:
     try:
         with transaction.atomic():
-            locked = _lock(activation)
+            locked = _lock_row(activation)
             if locked.state == State.PROCESSING:
                 _give_number(
                     locked,
@@ -593,6 +594,17 @@ def _lock(activation: Activation) -> Activation:
         .select_related("user", "service", "country", "provider")
         .get(pk=activation.pk)
     )
+
+
+def _lock_row(activation: Activation) -> Activation:
+    """``_lock`` without the joins, for a purchase that already holds its user, service and
+    country (they never change): the locked row gets those instances."""
+    locked = Activation.objects.select_for_update().get(pk=activation.pk)
+    for name in ("user", "service", "country"):
+        related = activation._state.fields_cache.get(name)
+        if related is not None:
+            locked._state.fields_cache[name] = related
+    return locked
 
 
 def _check_not_early(locked: Activation) -> None:
