@@ -105,22 +105,21 @@ def activation_cache_fill(*, activation: Activation, token: bytes | None) -> boo
 
 
 def activation_cache_decode(copy: bytes, *, related: bool = True) -> Activation:
-    """The activation a copy holds: the polled fields, with its service and country unless
-    ``related`` is False (a status needs neither)."""
+    """The activation a copy holds: the polled fields, with its service and country. Without
+    ``related``, only what a status needs (the other fields deferred, as a partial read)."""
     values, service, country = json.loads(copy)
+    if not related:
+        return instance_of(Activation, {c: _LOADERS[i](values[i]) for c, i in _STATUS_AT})
     activation = instance_of(
         Activation, {c: load(v) for c, load, v in zip(COLUMNS, _LOADERS, values, strict=True)}
     )
-    if related:
-        cache = activation._state.fields_cache  # what assigning activation.service would fill
-        cache["service"] = instance_of(
-            Service,
-            {"id": activation.service_id, **dict(zip(SERVICE_COLUMNS, service, strict=True))},
-        )
-        cache["country"] = instance_of(
-            Country,
-            {"id": activation.country_id, **dict(zip(COUNTRY_COLUMNS, country, strict=True))},
-        )
+    cache = activation._state.fields_cache  # what assigning activation.service would fill
+    cache["service"] = instance_of(
+        Service, {"id": activation.service_id, **dict(zip(SERVICE_COLUMNS, service, strict=True))}
+    )
+    cache["country"] = instance_of(
+        Country, {"id": activation.country_id, **dict(zip(COUNTRY_COLUMNS, country, strict=True))}
+    )
     return activation
 
 
@@ -160,6 +159,10 @@ def _codec(field: models.Field) -> tuple[Callable, Callable]:
 
 
 _CODECS = [_codec(Activation._meta.get_field(c)) for c in COLUMNS]
+# What a handler status needs (``rentals.status.handler_status``), by position in COLUMNS.
+_STATUS_AT = [
+    (c, COLUMNS.index(c)) for c in ("id", "user_id", "state", "sms_received_at", "ready", "code")
+]
 _DUMPERS = [dump for dump, _ in _CODECS]
 _LOADERS = [load for _, load in _CODECS]
 
