@@ -98,12 +98,12 @@ def main() -> int:
         ]
         _warm_up(runs)
         load_before = os.getloadavg()[0]
-        results = _rounds(runs, args)
+        results, cpu = _rounds(runs, args)
         load_after = os.getloadavg()[0]
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    return _report(results, args, env, (load_before, load_after))
+    return _report(results, cpu, args, env, (load_before, load_after))
 
 
 def _arguments() -> argparse.Namespace:
@@ -207,14 +207,19 @@ def _warm_up(runs) -> None:
                 client.get(url, headers=headers)
 
 
-def _rounds(runs, args) -> dict[str, tuple[float, int, int]]:
+def _rounds(runs, args) -> tuple[dict[str, tuple[float, int, int]], dict[str, dict[str, float]]]:
     """Every endpoint in turn, ``--rounds`` times, so that a change of load on the machine hits
-    all of them alike; req/s is the median over the rounds, requests and errors the sums."""
+    all of them alike; req/s is the median over the rounds, requests and errors the sums. Also
+    answers the CPU time each kind of process spent per request of each endpoint (seconds)."""
     samples: dict[str, list[tuple[float, int, int]]] = {name: [] for name, *_ in runs}
+    cpu: dict[str, dict[str, float]] = {name: {} for name, *_ in runs}
     for _ in range(args.rounds):
         for name, url, headers, status, prefix in runs:
+            before = _cpu_seconds()
             samples[name].append(_load(url, headers, status, prefix, args))
-    return {
+            for kind, seconds in _cpu_seconds().items():
+                cpu[name][kind] = cpu[name].get(kind, 0.0) + seconds - before.get(kind, 0.0)
+    results = {
         name: (
             statistics.median(s[0] for s in runs_of),
             sum(s[1] for s in runs_of),
@@ -222,6 +227,44 @@ def _rounds(runs, args) -> dict[str, tuple[float, int, int]]:
         )
         for name, runs_of in samples.items()
     }
+    per_request = {
+        name: {kind: seconds / max(results[name][1], 1) for kind, seconds in spent.items()}
+        for name, spent in cpu.items()
+    }
+    return results, per_request
+
+
+# Which processes are which, by their command name and line (Linux /proc).
+_KINDS = (
+    ("smsbox", lambda comm, cmdline: "smsbox.wsgi" in cmdline),
+    ("PostgreSQL", lambda comm, cmdline: comm == "postgres"),
+    ("Redis", lambda comm, cmdline: comm.startswith("redis-server")),
+)
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) used so far by the processes of each kind, and by this
+    script's finished children (the load generator). Empty without /proc."""
+    spent: dict[str, float] = {}
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return spent
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        kind = next((k for k, matches in _KINDS if matches(comm, cmdline)), None)
+        if kind is not None:
+            spent[kind] = spent.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    times = os.times()
+    spent["load generator"] = times.children_user + times.children_system
+    return spent
 
 
 def _load(url: str, headers: dict, status: int, prefix: str, args) -> tuple[float, int, int]:
@@ -299,7 +342,7 @@ def _python_load(url, headers, status, prefix, args) -> tuple[float, int, int]:
     return float(out[0]), int(out[1]), int(out[2])
 
 
-def _report(results: dict[str, tuple[float, int, int]], args, env, load) -> int:
+def _report(results: dict[str, tuple[float, int, int]], cpu, args, env, load) -> int:
     ping = results["/healthz/ping"][0]
     workers = f"{args.workers} {args.worker_class} workers"
     if args.worker_class == "gthread":
@@ -321,7 +364,25 @@ def _report(results: dict[str, tuple[float, int, int]], args, env, load) -> int:
             f"{name:<26}{rps:>10.0f}{requests:>10}{errors:>8}{ratio:>8.2f}"
             f"{'' if target is None else f'≥{target}':>8}{'' if met else '  MISSED'}"
         )
+    _report_cpu(cpu)
     return 0 if ok else 1
+
+
+def _report_cpu(cpu: dict[str, dict[str, float]]) -> None:
+    """CPU time per request by kind of process: on a machine whose CPUs are all busy, req/s is
+    the CPUs divided by the total, so each endpoint's total against the ping's bounds its
+    ratio whatever the load generator's share."""
+    kinds = [kind for kind, _ in _KINDS] + ["load generator"]
+    if not any(cpu.values()):
+        return
+    print("\nCPU µs per request (all processes of each kind, user + system; 10 ms ticks)")
+    print(f"{'endpoint':<26}" + "".join(f"{k:>16}" for k in kinds) + f"{'total':>10}")
+    for name, spent in cpu.items():
+        print(
+            f"{name:<26}"
+            + "".join(f"{spent.get(k, 0.0) * 1e6:>16.0f}" for k in kinds)
+            + f"{sum(spent.values()) * 1e6:>10.0f}"
+        )
 
 
 if __name__ == "__main__":
