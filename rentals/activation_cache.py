@@ -3,8 +3,8 @@ detail: the row's shown fields with its service and country), so that ``getStatu
 ``GET /api/v1/activations/<id>/`` are answered from the same Redis round trip as the API key
 check and the rate limit, without PostgreSQL.
 
-Two keys per activation: ``act:<id>`` holds the copy (JSON) and ``act:gen:<id>`` a token that
-changes on every write.
+Two keys per activation: ``act:<layout>:<id>`` holds the copy (JSON) and ``act:gen:<id>`` a
+token that changes on every write.
 
 * **Writes drop the copy.** Every save or delete of an activation drops it at once and again
   after its transaction commits (``activation_cache_drop``): the copy never outlives a
@@ -50,7 +50,7 @@ COLUMNS = tuple(
     if f.attname in {
         "id", "user_id", "service_id", "country_id", "operator", "phone", "price", "state",
         "ready", "code", "created_at", "expires_at", "number_at", "sms_received_at",
-        "resend_available_at", "display_number", "binding_key", "upstream_id", "reuses_id",
+        "resend_available_at", "display_number", "binding_key", "upstream_id",
     }
 )  # fmt: skip
 SERVICE_COLUMNS = ("code", "name")
@@ -76,10 +76,15 @@ return 1
 _scripts: dict[tuple[int, str], Any] = {}
 
 
+# The copy's layout (COLUMNS and their order): part of its key, so that a process of another
+# release never reads a copy it cannot decode. Change it whenever the layout changes.
+_LAYOUT = 1
+
+
 def activation_cache_keys(activation_id: int) -> tuple[str, str]:
     """The copy's key and the token's key of activation ``activation_id``, in that order: what
     a poll's key-check round trip reads along."""
-    return f"act:{activation_id}", f"act:gen:{activation_id}"
+    return f"act:{_LAYOUT}:{activation_id}", f"act:gen:{activation_id}"
 
 
 def activation_cache_enabled() -> bool:
