@@ -106,10 +106,7 @@ def request_admit_cached(
     may go on, as ``request_admit`` does, and the values of the keys ``also`` (None for a
     missing one), read in the same round trip. Needs the Redis cache (``raw_redis()``)."""
     now = time.time() if now is None else now
-    client = raw_redis()
-    script = _scripts.get(id(client))
-    if script is None:
-        script = _scripts[id(client)] = client.register_script(_ADMIT_CACHED)
+    script = redis_script(_ADMIT_CACHED)
     keys = [cache_key, f"rl:block:{user_id}", f"rl:req:{user_id}:{int(now)}", *also]
     cached, blocked_until, count, *values = script(keys=keys, args=[_WINDOW_TTL])
 
@@ -162,9 +159,18 @@ def raw_redis() -> Any | None:
     return _client
 
 
+def redis_script(source: str) -> Any:
+    """The Lua script ``source`` registered with ``raw_redis()``'s client, once per process
+    (calling it runs EVALSHA, loading the script again if the server forgot it)."""
+    script = _scripts.get(source)
+    if script is None:
+        script = _scripts[source] = raw_redis().register_script(source)
+    return script
+
+
 _UNSET = object()
 _client: Any = _UNSET
-_scripts: dict[int, Any] = {}
+_scripts: dict[str, Any] = {}
 
 
 @receiver(setting_changed)
@@ -172,6 +178,7 @@ def _forget_client(*, setting: str, **kwargs: Any) -> None:
     global _client
     if setting == "CACHES":
         _client = _UNSET
+        _scripts.clear()
 
 
 def _cache_incr(key: str) -> int:

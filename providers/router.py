@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from providers import breaker
 from providers.adapters import (
@@ -29,6 +30,7 @@ from providers.adapters import (
     UpstreamRejected,
     adapter_for,
 )
+from providers.adapters.base import digits
 from providers.models import Country, Offer, Provider, PurchaseAttempt, Service
 from providers.pricing import PriceBook
 from providers.services import offer_mark_out_of_stock, purchase_attempt_record
@@ -37,6 +39,7 @@ from smsbox.money import format_money
 
 logger = logging.getLogger(__name__)
 Outcome = PurchaseAttempt.Outcome
+T = TypeVar("T")
 
 _OUTCOMES: list[tuple[type[UpstreamError], str]] = [
     (NoNumbers, Outcome.NO_NUMBERS),
@@ -136,7 +139,7 @@ def purchase_route(
         offers = [r for r in offers if r.retail_price <= max_price]
     attempts: list[PurchaseAttempt] = []
     failed_providers: set[int] = set()
-    excluded = {"".join(ch for ch in p if ch.isdigit()) for p in exclude_phones}
+    excluded = {digits(p) for p in exclude_phones}
     excluded_left = max_excluded
     last_error: UpstreamError | None = None
     for routed in offers:
@@ -179,26 +182,38 @@ def purchase_route(
     )
 
 
-def _try(offer: Offer, service: Service, country: Country, operator: str):
-    """One buy from one offer's provider: (recorded attempt, bought number or None, error)."""
-    provider = offer.provider
+def _timed_buy(
+    provider: Provider, buy: Callable[[], T]
+) -> tuple[T | None, UpstreamError | None, str, int]:
+    """Run one upstream ``buy``: (its result or None, the error or None, the attempt's
+    outcome, the latency in ms). The provider's circuit breaker counts the buy once."""
     started = time.monotonic()
     bought, error = None, None
     try:
-        bought = adapter_for(provider).buy(
-            service=service, country=country, operator=operator, max_cost=offer.cost
-        )
+        bought = buy()
         outcome = Outcome.BOUGHT
     except UpstreamError as exc:
         error = exc
         outcome = next((o for cls, o in _OUTCOMES if isinstance(exc, cls)), Outcome.TRANSIENT)
         logger.info("Buying from %s failed: %s", provider, exc.message)
     latency_ms = int((time.monotonic() - started) * 1000)
-    note = error.message if error else _over_cost(offer, bought)
     if outcome in _BREAKER_FAILURES:
         breaker.breaker_record_failure(provider.pk)
     else:
         breaker.breaker_record_success(provider.pk)
+    return bought, error, outcome, latency_ms
+
+
+def _try(offer: Offer, service: Service, country: Country, operator: str):
+    """One buy from one offer's provider: (recorded attempt, bought number or None, error)."""
+    provider = offer.provider
+    bought, error, outcome, latency_ms = _timed_buy(
+        provider,
+        lambda: adapter_for(provider).buy(
+            service=service, country=country, operator=operator, max_cost=offer.cost
+        ),
+    )
+    note = error.message if error else _over_cost(offer, bought)
     attempt = purchase_attempt_record(
         provider=provider,
         service=service,
@@ -350,7 +365,7 @@ def purchase_route_multi(
             c for c in offers if all(r.retail_price <= caps[r.offer.service_id] for r in c.offers)
         ]
     attempts: list[PurchaseAttempt] = []
-    excluded = {"".join(ch for ch in p if ch.isdigit()) for p in exclude_phones}
+    excluded = {digits(p) for p in exclude_phones}
     excluded_left = max_excluded
     last_error: UpstreamError | None = None
     for candidate in offers:
@@ -390,27 +405,15 @@ def _try_multi(
     number or None, the error). The breaker counts the buy once. A ``NoNumbers`` does not say
     which service was missing, so no offer is marked out of stock."""
     provider = candidate.provider
-    started = time.monotonic()
-    bought, error = None, None
-    try:
-        bought = adapter_for(provider).buy_multi(
+    bought, error, outcome, latency_ms = _timed_buy(
+        provider,
+        lambda: adapter_for(provider).buy_multi(
             services=services,
             country=country,
             operator=operator,
             max_costs={r.offer.service.code: r.offer.cost for r in candidate.offers},
-        )
-        outcome = Outcome.BOUGHT
-    except UpstreamError as exc:
-        error = exc
-        outcome = next((o for cls, o in _OUTCOMES if isinstance(exc, cls)), Outcome.TRANSIENT)
-        logger.info(
-            "Buying one number for several services from %s failed: %s", provider, exc.message
-        )
-    latency_ms = int((time.monotonic() - started) * 1000)
-    if outcome in _BREAKER_FAILURES:
-        breaker.breaker_record_failure(provider.pk)
-    else:
-        breaker.breaker_record_success(provider.pk)
+        ),
+    )
     attempts = [
         purchase_attempt_record(
             provider=provider,

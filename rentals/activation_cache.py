@@ -36,7 +36,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, models, transaction
 
-from apikeys.throttling import raw_redis
+from apikeys.throttling import raw_redis, redis_script
 from providers.models import Country, Service
 from rentals.models import Activation
 from smsbox.instances import instance_of
@@ -73,7 +73,6 @@ redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
 redis.call('DEL', KEYS[1])
 return 1
 """
-_scripts: dict[tuple[int, str], Any] = {}
 
 
 # The copy's layout (COLUMNS and their order): part of its key, so that a process of another
@@ -102,7 +101,7 @@ def activation_cache_fill(*, activation: Activation, token: bytes | None) -> boo
     """Store the copy of ``activation`` (read from its row, with service and country) unless
     the activation was written since ``token`` was read. Answers whether it was stored."""
     seen = (token or b"").decode()
-    stored = _script(_FILL)(
+    stored = redis_script(_FILL)(
         keys=activation_cache_keys(activation.pk),
         args=[seen, _encode(activation), settings.SMSBOX_ACTIVATION_CACHE_SECONDS],
     )
@@ -189,7 +188,7 @@ def _drop(activation_ids: list[int]) -> None:
     client = raw_redis()
     if client is None:
         return
-    script = _script(_DROP)
+    script = redis_script(_DROP)
     try:
         pipe = client.pipeline(transaction=False)
         for activation_id in activation_ids:
@@ -199,15 +198,6 @@ def _drop(activation_ids: list[int]) -> None:
         pipe.execute()
     except Exception:  # the lifetime of the copies bounds the harm; the change itself stands
         logger.exception("could not drop the cached copies of activations %s", activation_ids)
-
-
-def _script(source: str):
-    client = raw_redis()
-    key = (id(client), source)
-    script = _scripts.get(key)
-    if script is None:
-        script = _scripts[key] = client.register_script(source)
-    return script
 
 
 def on_activation_written(sender, instance, created: bool = False, **kwargs) -> None:

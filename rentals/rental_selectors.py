@@ -363,6 +363,12 @@ def rental_price_list(
 REORDERABLE_STATES = (Rental.State.FINISHED, Rental.State.EXPIRED, Rental.State.CANCELLED)
 
 
+def rental_runs(rental: Rental, *, now: datetime | None = None) -> bool:
+    """Whether ``rental`` is active and its time has not run out (the expiry job may not have
+    seen a rental whose time did): continuing it extends it, else orders its number again."""
+    return rental.state == Rental.State.ACTIVE and rental.expires_at > (now or timezone.now())
+
+
 def reorder_window() -> timedelta:
     """How long after its end the number of a rental may be ordered again
     (``SMSBOX_RENTAL_REORDER_DAYS``; 0: never)."""
@@ -376,7 +382,7 @@ def rental_check_reorderable(*, rental: Rental, now: datetime | None = None) -> 
     no open rental holds the number now. Revoked and undelivered rentals never can. The
     upstream has the last word."""
     now = now or timezone.now()
-    ran_out = rental.state == Rental.State.ACTIVE and rental.expires_at <= now
+    ran_out = rental.state == Rental.State.ACTIVE and not rental_runs(rental, now=now)
     if rental.state not in REORDERABLE_STATES and not ran_out:
         raise RentDie(extra={"state": rental.state})
     if not (rental.phone and rental.upstream_id and rental.provider_id):
@@ -401,7 +407,7 @@ def rental_continue_quote(
     extension while it runs, of ordering its number again once it has ended (the same plan
     price); ``RentDie`` when it can be neither."""
     duration = rental_duration(hours=hours, package=package)
-    if rental.state != Rental.State.ACTIVE or rental.expires_at <= timezone.now():
+    if not rental_runs(rental):
         rental_check_reorderable(rental=rental)
     return rental_quote(country=rental.country, service=rental.service, duration=duration)
 

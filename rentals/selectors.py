@@ -61,10 +61,9 @@ def activation_get_for_user(*, user: User, ident: int | str) -> Activation:
 
 
 def activation_status_for_user(*, user: User, activation_id: int) -> Activation:
-    """Only what a status poll needs (state, code, ready, when the first SMS came) of one of
-    ``user``'s activations: one primary-key read, nothing joined, in plain SQL because this is
-    the path clients poll (building the ORM query cost more than running it). ``NoActivation``
-    otherwise."""
+    """What a status poll needs (state, code, ready, when the first SMS came) of one of
+    ``user``'s activations, read from its row by primary key (without Redis: with it, polls
+    read the activation's cached copy). ``NoActivation`` otherwise."""
     from rentals.errors import NoActivation
 
     found = _activation_status_row(activation_id)
@@ -99,21 +98,7 @@ def _activation_status_row(activation_id: int) -> Activation | None:
             .only("id", "user_id", "state", "code", "ready", "sms_received_at")
             .first()
         )
-    # By the primary key alone, the owner compared by the caller: with ``AND user_id = …`` the
-    # planner may walk the owner's index over all their activations instead.
-    table = Activation._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT user_id, state, sms_received_at, ready, code FROM {table} "  # noqa: S608
-            "WHERE id = %s",
-            [activation_id],
-        )
-        row = cursor.fetchone()
-    return None if row is None else _instance(Activation, _STATUS_FIELDS, (activation_id, *row))
-
-
-# In the model's field order, as Model.from_db wants them when some fields are left out.
-_STATUS_FIELDS = ("id", "user_id", "state", "sms_received_at", "ready", "code")
+    return _activation_detail_row("a.id = %s", activation_id)
 
 
 def _instance(model, fields, values):
@@ -164,8 +149,9 @@ def _activation_polled(
 
 
 def _activation_detail_row(where: str, value: int | str) -> Activation | None:
-    """The polled fields of the activation matching ``where`` (a unique key alone: the owner
-    is compared by the caller, see ``_activation_status_row``), with service and country."""
+    """The polled fields of the activation matching ``where``, with service and country. A
+    unique key alone: the owner is compared by the caller, because with ``AND user_id = …`` the
+    planner may walk the owner's index over all their activations instead."""
     from providers.models import Country, Service
 
     columns = ", ".join(f"a.{c}" for c in CACHED_COLUMNS)

@@ -51,6 +51,7 @@ from providers.adapters.base import (
     OutcomeUnknown,
     RentedNumber,
     Transient,
+    UpstreamError,
     UpstreamMessage,
     UpstreamRejected,
     UpstreamStatus,
@@ -72,6 +73,11 @@ def _phone_pool(seed: str, country_id: int, size: int) -> tuple[str, ...]:
     prefix = _CALLING_CODES.get(country_id, f"99{country_id:03d}")
     pool = {prefix + "".join(rng.choices(string.digits, k=10)) for _ in range(size)}
     return tuple(sorted(pool))
+
+
+def _sale_status(failure: UpstreamError | None) -> str:
+    """A sale stays open unless it definitely failed (an injected timeout did sell)."""
+    return _FAILED if failure and not isinstance(failure, OutcomeUnknown) else "waiting"
 
 
 class SimulatorAdapter(Adapter):
@@ -141,15 +147,9 @@ class SimulatorAdapter(Adapter):
         provider holds it."""
         from providers.models import SimulatedNumber
 
-        conf = self.conf
         with transaction.atomic():
-            self._lock_provider()
-            last = SimulatedNumber.objects.filter(provider=self.provider).aggregate(
-                m=Max("sequence")
-            )["m"]
-            sequence = (last or 0) + 1
-            rng = random.Random(f"{conf['seed']}:{sequence}")
-            draw, start, code, late = rng.random(), rng.random(), self._code(rng), rng.random()
+            sequence = self._locked_sequence() + 1
+            draw, start, code, late = self._sale_draw(sequence)
             service_code = service.code if service else "full"
             failure = self._failure(draw, service, country.sms_activate_id, max_cost)
             sells = failure is None or isinstance(failure, OutcomeUnknown)
@@ -170,23 +170,24 @@ class SimulatorAdapter(Adapter):
                 country_id_sa=country.sms_activate_id,
                 phone=phone or "",
                 cost=self._cost(service_code),
-                status=_FAILED
-                if failure and not isinstance(failure, OutcomeUnknown)
-                else "waiting",
+                status=_sale_status(failure),
                 code=code,
-                sms_due_at=self._due(late < conf["late_sms"]),
+                sms_due_at=self._due(late < self.conf["late_sms"]),
                 ends_at=timezone.now() + timedelta(hours=hours) if hours else None,
             )
             if number.status == "waiting":
                 self._schedule(number)
         return number, failure
 
-    def _lock_provider(self) -> None:
-        """Sales of one simulator are drawn in turn (its sequence, the numbers it holds): the
-        provider's row lock, no columns read."""
-        from providers.models import Provider
+    def _locked_sequence(self) -> int:
+        """The sequence number of the provider's last sale, under the provider's row lock (no
+        columns read): sales of one simulator are drawn in turn (their sequence, the numbers
+        they hold). Inside the caller's transaction."""
+        from providers.models import Provider, SimulatedNumber
 
         Provider.objects.select_for_update().filter(pk=self.provider.pk).values_list("pk").first()
+        sales = SimulatedNumber.objects.filter(provider=self.provider)
+        return sales.aggregate(m=Max("sequence"))["m"] or 0
 
     def _failure(self, draw: float, service, country_id: int, max_cost: Decimal | None):
         conf = self.conf
@@ -378,21 +379,18 @@ class SimulatorAdapter(Adapter):
 
         country_id = country.sms_activate_id
         with transaction.atomic():
-            self._lock_provider()
-            last = SimulatedNumber.objects.filter(provider=self.provider).aggregate(
-                m=Max("sequence")
-            )["m"]
-            draws = [self._sale_draw((last or 0) + 1 + i) for i in range(len(services))]
+            last = self._locked_sequence()
+            draws = [self._sale_draw(last + 1 + i) for i in range(len(services))]
             failure = self._multi_failure(draws[0][0], services, country_id, max_costs)
             sells = failure is None or isinstance(failure, OutcomeUnknown)
             phone = self._phone(country_id, draws[0][1]) if sells else ""
             if phone is None:
                 failure = NoNumbers("The simulator's pool for this country is exhausted.")
-            status = _FAILED if failure and not isinstance(failure, OutcomeUnknown) else "waiting"
+            status = _sale_status(failure)
             numbers = [
                 SimulatedNumber.objects.create(
                     provider=self.provider,
-                    sequence=(last or 0) + 1 + i,
+                    sequence=last + 1 + i,
                     kind="activation",
                     service_code=service.code,
                     country_id_sa=country_id,
@@ -419,8 +417,8 @@ class SimulatorAdapter(Adapter):
         return None
 
     def _sale_draw(self, sequence: int) -> tuple[float, float, str, float]:
-        """(failure draw, number draw, code, late draw) of the ``sequence``-th sale, in the
-        order ``_open`` draws them."""
+        """(failure draw, number draw, code, late draw) of the ``sequence``-th sale:
+        deterministic under the simulator's seed."""
         rng = random.Random(f"{self.conf['seed']}:{sequence}")
         draw, start = rng.random(), rng.random()
         code = self._code(rng)

@@ -326,9 +326,9 @@ class SmsActivateAdapter(Adapter):
     def rent_again(self, *, upstream_id: str, hours: int) -> RentedNumber:
         """``continueRentNumber`` on the id of a rent that is over: the protocol orders its
         number again under a new id (``RENT_DIE`` and the like when it cannot). The id of a
-        rent still running upstream would be extended instead, so release it first."""
-        data = self._json("continueRentNumber", ambiguous=True, id=upstream_id, rent_time=hours)
-        return _rented(data, ambiguous=True)
+        rent still running upstream would be extended instead, so release it first: the call
+        is the extension's."""
+        return self.rent_extend(upstream_id=upstream_id, hours=hours)
 
     def rent_finish(self, *, upstream_id: str) -> None:
         self._set_rent_status(upstream_id, status=1, done="ALREADY_FINISH")

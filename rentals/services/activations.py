@@ -159,8 +159,7 @@ def _open(
     """Step 1: in one transaction check the spend policy, record and charge."""
     now = timezone.now()
     with transaction.atomic():
-        # The lock only (no columns read): purchases of one customer check their limits in turn.
-        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+        _lock_customer(user.pk)
         spend_policy_check_locked(user=user, policy=policy, price=price)
         activation = _create_numbered(
             user=user,
@@ -588,6 +587,12 @@ def activation_purchase_batch(
 
 
 # --- helpers ----------------------------------------------------------------------------------
+def _lock_customer(user_id: int) -> None:
+    """The customer's row lock, no columns read: purchases of one customer check their limits
+    in turn, and it comes first in the lock order (customer, activations, wallet)."""
+    User.objects.select_for_update().filter(pk=user_id).values_list("pk").first()
+
+
 def _lock(activation: Activation) -> Activation:
     return (
         Activation.objects.select_for_update(of=("self",))

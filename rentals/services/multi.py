@@ -43,6 +43,7 @@ from rentals.services.activations import (
     _fail,
     _give_number,
     _lock,
+    _lock_customer,
     _mark_unknown,
     _open,
     _release,
@@ -209,7 +210,7 @@ def _fail_all(activations: list[Activation], *, reason: str) -> None:
     twice has PostgreSQL check the wallet's (deferred) foreign key to its user at commit: that
     would lock the user after the wallet, the reverse of a purchase, and deadlock with one."""
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=activations[0].user_id).first()
+        _lock_customer(activations[0].user_id)
         for activation in _by_pk(activations):
             _lock(activation)
         for activation in _by_pk(activations):

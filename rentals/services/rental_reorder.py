@@ -24,7 +24,6 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from providers import breaker
 from providers.adapters import (
@@ -42,6 +41,7 @@ from rentals.rental_selectors import (
     rental_duration,
     rental_duration_of,
     rental_quote,
+    rental_runs,
 )
 from rentals.services.rental_endings import _give_back, rental_expire, rental_upstream_release
 from rentals.services.rental_settle import purchase_fail
@@ -59,7 +59,7 @@ State = Rental.State
 def rental_continue(*, rental: Rental, hours: object = None, package: object = None) -> Rental:
     """Extend ``rental`` while it runs, else order its number again (``rental_reorder``).
     Answers the rental the customer holds now: the same one extended, or the new one."""
-    if rental.state == State.ACTIVE and rental.expires_at > timezone.now():
+    if rental_runs(rental):
         return rental_extend(rental=rental, hours=hours, package=package)
     return rental_reorder(rental=rental, hours=hours, package=package)
 
