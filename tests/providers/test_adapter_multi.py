@@ -21,26 +21,11 @@ from providers.adapters import (
     UpstreamStatus,
     adapter_for,
 )
-from providers.models import Country, SimulatedNumber
+from providers.models import SimulatedNumber
 from tests.factories import ProviderFactory, _catalog
 from tests.providers.fakes import as_json, text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tg():
-    return _catalog("Service", code="tg")
-
-
-@pytest.fixture
-def wa():
-    return _catalog("Service", code="wa")
-
-
-@pytest.fixture
-def usa():
-    return Country.objects.get(sms_activate_id=187)
 
 
 @pytest.fixture

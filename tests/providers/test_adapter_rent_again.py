@@ -13,21 +13,11 @@ from providers.adapters import (
     UpstreamRejected,
     adapter_for,
 )
-from providers.models import Country, Service, SimulatedNumber
+from providers.models import SimulatedNumber
 from tests.factories import ProviderFactory
 from tests.providers.fakes import as_json
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tg():
-    return Service.objects.get(code="tg")
-
-
-@pytest.fixture
-def usa():
-    return Country.objects.get(sms_activate_id=187)
 
 
 @pytest.fixture

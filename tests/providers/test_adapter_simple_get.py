@@ -16,7 +16,7 @@ from providers.adapters import (
     adapter_for,
 )
 from providers.adapters import simple_get as simple_get_module
-from providers.models import Country, Service
+from providers.models import Country
 from tests.factories import ProviderFactory
 from tests.providers.fakes import as_json, text
 
@@ -37,11 +37,6 @@ def provider(fake_simple_get):
         },
         timeout=Decimal("5"),  # ample on a busy machine; timeout tests set their own
     )
-
-
-@pytest.fixture
-def tg():
-    return Service.objects.get(code="tg")
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from providers.adapters import (
     UpstreamStatus,
     adapter_for,
 )
-from providers.models import Country, Service
 from tests.factories import ProviderFactory
 from tests.providers.fakes import as_json, text
 
@@ -29,16 +28,6 @@ def provider(fake_simsmsbox):
         settings={"card_kind": "physical"},
         timeout=Decimal("5"),  # ample on a busy machine; timeout tests set their own
     )
-
-
-@pytest.fixture
-def tg():
-    return Service.objects.get(code="tg")
-
-
-@pytest.fixture
-def usa():
-    return Country.objects.get(sms_activate_id=187)
 
 
 def test_buy_posts_iso_country_and_returns_order(provider, fake_simsmsbox, tg, usa):

@@ -22,16 +22,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def tg():
-    return Service.objects.get(code="tg")
-
-
-@pytest.fixture
-def usa():
-    return Country.objects.get(sms_activate_id=187)
-
-
-@pytest.fixture
 def received():
     calls = []
 

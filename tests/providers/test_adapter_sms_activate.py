@@ -15,7 +15,6 @@ from providers.adapters import (
     adapter_for,
 )
 from providers.adapters import sms_activate as sms_activate_module
-from providers.models import Country, Service
 from tests.factories import ProviderFactory
 from tests.providers.fakes import as_json, text
 
@@ -30,16 +29,6 @@ def provider(fake_sms_activate):
         extra_params={"pool": "7", "setting": "smspool"},
         timeout=Decimal("5"),  # ample on a busy machine; timeout tests set their own
     )
-
-
-@pytest.fixture
-def tg():
-    return Service.objects.get(code="tg")
-
-
-@pytest.fixture
-def usa():
-    return Country.objects.get(sms_activate_id=187)
 
 
 def test_buy_v2_returns_id_phone_and_cost_and_sends_extra_params(

@@ -7,22 +7,12 @@ from django.utils import timezone
 
 from providers import breaker
 from providers.adapters import NoNumbers, OutcomeUnknown, adapter_for
-from providers.models import Country, Offer, PurchaseAttempt, Service
+from providers.models import Offer, PurchaseAttempt
 from providers.router import MaxPriceTooLow, purchase_route, routable_offers
 from providers.services import price_rule_set
 from tests.factories import OfferFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tg():
-    return Service.objects.get(code="tg")
-
-
-@pytest.fixture
-def usa():
-    return Country.objects.get(sms_activate_id=187)
 
 
 def offer(cost, *, priority=100, **settings):

@@ -7,7 +7,7 @@ import pytest
 
 from providers import breaker
 from providers.adapters import NoNumbers, OutcomeUnknown
-from providers.models import Country, PurchaseAttempt, SimulatedNumber
+from providers.models import PurchaseAttempt, SimulatedNumber
 from providers.router import (
     MaxPriceTooLow,
     multi_routable_offers,
@@ -16,21 +16,6 @@ from providers.router import (
 from tests.factories import OfferFactory, ProviderFactory, _catalog
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tg():
-    return _catalog("Service", code="tg")
-
-
-@pytest.fixture
-def wa():
-    return _catalog("Service", code="wa")
-
-
-@pytest.fixture
-def usa():
-    return Country.objects.get(sms_activate_id=187)
 
 
 def seller(costs: dict, *, priority: int = 100, protocol: str = "simulator", **settings):

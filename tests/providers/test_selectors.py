@@ -5,7 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from providers.models import Country, PurchaseAttempt, Service
+from providers.models import Country, PurchaseAttempt
 from providers.selectors import (
     CachedBalance,
     balance_cache_key,
@@ -20,16 +20,6 @@ from providers.services import price_rule_set, provider_balance_refresh
 from tests.factories import OfferFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tg():
-    return Service.objects.get(code="tg")
-
-
-@pytest.fixture
-def usa():
-    return Country.objects.get(sms_activate_id=187)
 
 
 def test_quote_is_the_cheapest_retail_and_the_total_stock(tg, usa):
