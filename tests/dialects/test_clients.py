@@ -6,8 +6,15 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 from fivesim import FiveSim
-from fivesim.enums import ActivationProduct, Category, Country, HostingProduct, Operator
-from fivesim.enums import OrderAction, Status
+from fivesim.enums import (
+    ActivationProduct,
+    Category,
+    Country,
+    HostingProduct,
+    Operator,
+    OrderAction,
+    Status,
+)
 from fivesim.errors import ErrorType, FiveSimError
 from fivesim.response import Order
 from smspool import smspool
