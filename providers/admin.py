@@ -42,16 +42,20 @@ class CountryAdmin(admin.ModelAdmin):
         "retry",
         "rent",
         "multi_service",
+        "smspool_id",
+        "fivesim_name",
     ]
     list_filter = ["visible", "retry", "rent", "multi_service"]
-    search_fields = ["name_en", "name_ru", "=iso", "=sms_activate_id"]
+    list_editable = ["smspool_id", "fivesim_name"]  # the client dialects' identifiers
+    search_fields = ["name_en", "name_ru", "=iso", "=sms_activate_id", "=fivesim_name"]
 
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "visible"]
+    list_display = ["name", "code", "visible", "smspool_id", "fivesim_name"]
     list_filter = ["visible"]
-    search_fields = ["code", "name"]
+    list_editable = ["smspool_id", "fivesim_name"]  # the client dialects' identifiers
+    search_fields = ["code", "name", "=fivesim_name"]
 
 
 @admin.register(Operator)

@@ -9,6 +9,7 @@ migration 0002: a later field belongs in its own migration.
 from django.db import transaction
 
 from providers import catalog_data
+from providers.dialect_ids import dialect_ids_fill
 from providers.models import Country, Operator, Service
 
 
@@ -33,8 +34,11 @@ def catalog_upsert(
 
 
 def catalog_load() -> tuple[int, int, int]:
-    """Load the shipped catalog with the real models; safe to run any number of times."""
-    return catalog_upsert(Country, Service, Operator)
+    """Load the shipped catalog with the real models, with the client dialects' identifiers;
+    safe to run any number of times."""
+    counts = catalog_upsert(Country, Service, Operator)
+    dialect_ids_fill(Country, Service)
+    return counts
 
 
 def _countries_upsert(country_model: type[Country], using: str) -> dict[int, Country]:

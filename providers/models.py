@@ -20,10 +20,34 @@ class Country(models.Model):
     retry = models.BooleanField(default=True, help_text="Another SMS may be requested.")
     rent = models.BooleanField(default=False, help_text="Long-term rentals are offered.")
     multi_service = models.BooleanField(default=False)
+    # The identifiers of the client dialects (rentals.dialects), from providers.dialect_data.
+    calling_code = models.CharField(
+        max_length=4, blank=True, default="", help_text="International prefix, digits only."
+    )
+    smspool_id = models.PositiveIntegerField(
+        "SMSPool id", null=True, blank=True, unique=True, help_text="SMSPool's country number."
+    )
+    smspool_name = models.CharField(
+        "SMSPool name",
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="Where SMSPool's name differs from the English name.",
+    )
+    fivesim_name = models.CharField(
+        "5sim name", max_length=32, blank=True, default="", help_text="E.g. russia, england."
+    )
 
     class Meta:
         ordering = ["sms_activate_id"]
         verbose_name_plural = "countries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fivesim_name"],
+                condition=~Q(fivesim_name=""),
+                name="country_fivesim_name_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name_en} ({self.sms_activate_id})"
@@ -35,9 +59,22 @@ class Service(models.Model):
     code = models.CharField(max_length=16, unique=True)
     name = models.CharField(max_length=100)
     visible = models.BooleanField(default=True)
+    smspool_id = models.PositiveIntegerField(
+        "SMSPool id", null=True, blank=True, unique=True, help_text="SMSPool's service number."
+    )
+    fivesim_name = models.CharField(
+        "5sim product", max_length=32, blank=True, default="", help_text="E.g. telegram."
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fivesim_name"],
+                condition=~Q(fivesim_name=""),
+                name="service_fivesim_name_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"

@@ -57,4 +57,5 @@ urlpatterns = [
     path("stubs/handler_api", handler_api),
     path("api/v1/", include(api_v1)),
     path("api/sms/record", record.RecordApi.as_view(), name="api-record"),
+    path("", include("rentals.dialects.urls")),  # SMSPool and 5sim client dialects
 ]

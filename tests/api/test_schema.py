@@ -23,6 +23,15 @@ OPERATIONS = [
     for path, item in RAW_SCHEMA["paths"].items()
     for method, operation in item.items()
 ]
+# The client dialects (rentals.dialects) answer errors in their own shapes, not the REST body.
+DIALECT_TAGS = {"SMSPool", "5sim"}
+REST_OPERATIONS = [op for op in OPERATIONS if not DIALECT_TAGS & set(op[2].get("tags", []))]
+DIALECT_OPERATIONS = [op for op in OPERATIONS if DIALECT_TAGS & set(op[2].get("tags", []))]
+DIALECT_LISTS_WITHOUT_ERRORS = {  # public lists that take no parameter and refuse nothing
+    "/smspool/country/retrieve_all",
+    "/smspool/rental/retrieve_all",
+    "/5sim/v1/guest/countries",
+}
 
 
 def test_spectacular_validation_passes_without_warnings(tmp_path):
@@ -59,7 +68,9 @@ def test_every_issue_path_is_documented():
 
 
 @pytest.mark.parametrize(
-    ("path", "method", "operation"), OPERATIONS, ids=[f"{m} {p}" for p, m, _ in OPERATIONS]
+    ("path", "method", "operation"),
+    REST_OPERATIONS,
+    ids=[f"{m} {p}" for p, m, _ in REST_OPERATIONS],
 )
 def test_every_operation_has_examples_and_error_codes(path, method, operation):
     responses = operation["responses"]
@@ -74,6 +85,41 @@ def test_every_operation_has_examples_and_error_codes(path, method, operation):
     ), "no success example"
     if "requestBody" in operation:
         assert any("examples" in c for c in operation["requestBody"]["content"].values())
+
+
+def test_each_dialect_is_documented_under_its_own_tag():
+    tags = {(op["tags"][0], path.split("/")[1]) for path, _, op in DIALECT_OPERATIONS}
+    assert tags == {("SMSPool", "smspool"), ("5sim", "5sim")}
+    paths = {path for path, _, _ in DIALECT_OPERATIONS}
+    assert {"/smspool/purchase/sms", "/smspool/rental/refund", "/5sim/v1/user/profile",
+            "/5sim/v1/user/buy/activation/{country}/{operator}/{product}",
+            "/5sim/v1/guest/prices"} <= paths  # fmt: skip
+    assert not any(path.endswith(".php") for path in paths)  # the twins are not listed twice
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "operation"),
+    DIALECT_OPERATIONS,
+    ids=[f"{m} {p}" for p, m, _ in DIALECT_OPERATIONS],
+)
+def test_every_dialect_operation_shows_its_answers_in_the_dialects_shape(path, method, operation):
+    responses = operation["responses"]
+    success = responses["200"]["content"]["application/json"]["examples"]
+    assert "Success" in success
+    errors = [(s, r) for s, r in responses.items() if s.startswith(("4", "5"))]
+    refusals_with_200 = [name for name in success if name != "Success"]  # SMSPool's way
+    if path not in DIALECT_LISTS_WITHOUT_ERRORS:
+        assert errors or refusals_with_200, "no refusal documented"
+    for _, response in errors:
+        for media, content in response["content"].items():
+            for example in content["examples"].values():
+                if path.startswith("/smspool/"):
+                    assert media == "application/json" and example["value"]["success"] == 0
+                else:
+                    assert media == "text/plain" and isinstance(example["value"], str)
+    for name, example in success.items():
+        if path.startswith("/smspool/") and name != "Success":  # a refusal answered with 200
+            assert example["value"]["success"] == 0
 
 
 @pytest.mark.django_db
