@@ -18,6 +18,7 @@ from smsbox.models import User
 from smsbox.money import format_money, parse_money
 from wallets.models import LedgerEntry
 from wallets.services import wallet_deposit, wallet_get_or_create
+from wallets.topup_services import sandbox_processor_seed_demo
 
 OPERATOR_EMAIL = "admin@example.com"
 DEMO_EMAIL = "demo@example.com"
@@ -62,6 +63,8 @@ class Command(BaseCommand):
                 customer = self._customer(email)
                 self._deposit(customer, balance)
                 self._api_key(customer, options["api_key"].strip())
+                processor = sandbox_processor_seed_demo()
+                self.stdout.write(f"top-ups: the {processor.name} payment processor (no real money)")
         except ApplicationError as error:
             raise CommandError(error.message) from error
 
