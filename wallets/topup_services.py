@@ -443,8 +443,11 @@ def processor_problems(processor: PaymentProcessor) -> list[str]:
     return problems
 
 
-def sandbox_processor_seed_demo() -> PaymentProcessor:
-    """The demo's sandbox processor (``make run``), created once and then left alone."""
+def sandbox_processor_seed_demo() -> PaymentProcessor | None:
+    """The demo's sandbox processor (``make run``), created once and then left alone; None
+    where the sandbox is refused (DEBUG off, SMSBOX_SANDBOX_PAYMENTS not true)."""
+    if not sandbox_allowed():
+        return None
     processor = PaymentProcessor.objects.filter(kind=PaymentProcessor.Kind.SANDBOX).first()
     if processor is not None:
         return processor

@@ -17,7 +17,8 @@ JOBS = [
 CREATE = """
 CREATE OR REPLACE FUNCTION wallets_topup_callback_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'top-up callbacks are append-only: % refused', lower(TG_OP);
+    RAISE EXCEPTION USING MESSAGE = 'top-up callbacks are append-only: '
+        || lower(TG_OP) || ' refused';
 END;
 $$ LANGUAGE plpgsql;
 
