@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -77,6 +78,7 @@ class PaymentProcessorForm(forms.ModelForm):
 @admin.register(PaymentProcessor)
 class PaymentProcessorAdmin(admin.ModelAdmin):
     form = PaymentProcessorForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "name",
         "kind",
