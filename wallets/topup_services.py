@@ -137,11 +137,17 @@ def _topup_amount(raw: object) -> Decimal:
 
 
 def _usable_processor(name: str) -> PaymentProcessor:
-    processor = PaymentProcessor.objects.filter(name=str(name).strip(), enabled=True).first()
-    if processor is None or (
-        processor.kind == PaymentProcessor.Kind.SANDBOX and not sandbox_allowed()
-    ):
+    processor = offered_processor(str(name).strip())
+    if processor is None:
         raise UnknownProcessor(extra={"processor": str(name)[:64]})
+    return processor
+
+
+def offered_processor(name: str) -> PaymentProcessor | None:
+    """The enabled processor of that name; never the sandbox where it is refused."""
+    processor = PaymentProcessor.objects.filter(name=name, enabled=True).first()
+    if processor and processor.kind == PaymentProcessor.Kind.SANDBOX and not sandbox_allowed():
+        return None
     return processor
 
 
@@ -164,10 +170,8 @@ def payment_callback_receive(
 ) -> tuple[int, str, str]:
     """A callback as it came over HTTP: the address and the signature are checked before
     anything in the body is believed; answers what the processor expects back."""
-    processor = PaymentProcessor.objects.filter(name=processor_name, enabled=True).first()
-    if processor is None or (
-        processor.kind == PaymentProcessor.Kind.SANDBOX and not sandbox_allowed()
-    ):
+    processor = offered_processor(processor_name)
+    if processor is None:
         raise CallbackProcessorUnknown()
     if len(body) > MAX_CALLBACK_BYTES:
         raise CallbackTooLarge(extra={"max_bytes": MAX_CALLBACK_BYTES})

@@ -9,10 +9,12 @@ in progress, a test event) is ``None``. Amounts received are in the installation
 
 from __future__ import annotations
 
+import hmac
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -117,6 +119,30 @@ class Processor(ABC):
     def callback_answer(self) -> tuple[int, str, str]:
         """Status, body and content type that make the processor stop retrying."""
         return 200, "ok", "text/plain"
+
+
+def invoice_from(answer: Any, *, ref: str, url: str, expires: str) -> Invoice:
+    """An invoice from a creation answer naming its id, page and expiry (Unix seconds)."""
+    try:
+        expiry = answer.get(expires)
+        return Invoice(
+            ref=str(answer[ref]),
+            payment_url=str(answer[url]),
+            expires_at=datetime.fromtimestamp(int(expiry), tz=UTC) if expiry else None,
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ProcessorUnavailable(f"The invoice answer lacks {exc}.") from exc
+
+
+def signed_json(body: bytes, *, received: str, expected: str) -> Any:
+    """A body whose header signature ``received`` matches ``expected`` (constant time),
+    parsed; ``BadSignature`` before the body is read otherwise."""
+    if not received or not hmac.compare_digest(expected.encode(), received.strip().encode()):
+        raise BadSignature()
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise InvalidCallback("The callback is not JSON.") from None
 
 
 def amount_from(raw: object, *, what: str = "amount") -> Decimal:

@@ -15,13 +15,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from wallets.processors import encoding, http
 from wallets.processors.base import (
-    BadSignature,
     InvalidCallback,
     Invoice,
     InvoiceRequest,
@@ -30,6 +28,8 @@ from wallets.processors.base import (
     ProcessorUnavailable,
     amount_from,
     header,
+    invoice_from,
+    signed_json,
 )
 
 # (status, additionalStatus) → ours; additionalStatus decides where it says more.
@@ -66,25 +66,14 @@ class BtcPayProcessor(Processor):
             },
         }
         answer = self._call("POST", "/invoices", encoding.js_sorted_json(data).encode())
-        try:
-            expires = answer.get("expirationTime")
-            return Invoice(
-                ref=str(answer["id"]),
-                payment_url=str(answer["checkoutLink"]),
-                expires_at=datetime.fromtimestamp(int(expires), tz=UTC) if expires else None,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProcessorUnavailable(f"The invoice answer lacks {exc}.") from exc
+        return invoice_from(answer, ref="id", url="checkoutLink", expires="expirationTime")
 
     def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> Any:
-        received = header(headers, "BTCPay-Sig").strip()
-        expected = webhook_signature(body, self.processor.secret)
-        if not received or not hmac.compare_digest(expected.encode(), received.encode()):
-            raise BadSignature()
-        try:
-            return encoding.loads(body)
-        except ValueError:
-            raise InvalidCallback("The webhook is not JSON.") from None
+        return signed_json(
+            body,
+            received=header(headers, "BTCPay-Sig"),
+            expected=webhook_signature(body, self.processor.secret),
+        )
 
     def read_callback(self, payload: Any) -> PaymentReport:
         if not isinstance(payload, dict) or not payload.get("invoiceId"):

@@ -15,7 +15,6 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from wallets.processors import encoding, http
@@ -28,6 +27,7 @@ from wallets.processors.base import (
     Processor,
     ProcessorUnavailable,
     amount_from,
+    invoice_from,
 )
 
 # Cryptomus' payment statuses → ours (None: changes nothing, e.g. a refund being processed).
@@ -79,15 +79,7 @@ class CryptomusProcessor(Processor):
                 "additional_data": request.description,
             },
         )
-        try:
-            expires = result.get("expired_at")
-            return Invoice(
-                ref=str(result["uuid"]),
-                payment_url=str(result["url"]),
-                expires_at=datetime.fromtimestamp(int(expires), tz=UTC) if expires else None,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProcessorUnavailable(f"The invoice answer lacks {exc}.") from exc
+        return invoice_from(result, ref="uuid", url="url", expires="expired_at")
 
     def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> Any:
         try:

@@ -24,7 +24,6 @@ from django.urls import reverse
 
 from smsbox.money import CENT
 from wallets.processors.base import (
-    BadSignature,
     InvalidCallback,
     Invoice,
     InvoiceRequest,
@@ -33,6 +32,7 @@ from wallets.processors.base import (
     ProcessorRefused,
     amount_from,
     header,
+    signed_json,
 )
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
@@ -79,14 +79,11 @@ class SandboxProcessor(Processor):
         return Invoice(ref=invoice.ref, payment_url=f"{parts.scheme}://{parts.netloc}{page}")
 
     def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> Any:
-        expected = signature(body, self.processor.secret)
-        received = header(headers, SIGNATURE_HEADER).strip()
-        if not received or not hmac.compare_digest(expected.encode(), received.encode()):
-            raise BadSignature()
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise InvalidCallback("The callback is not JSON.") from None
+        return signed_json(
+            body,
+            received=header(headers, SIGNATURE_HEADER),
+            expected=signature(body, self.processor.secret),
+        )
 
     def read_callback(self, payload: Any) -> PaymentReport:
         if not isinstance(payload, dict) or not payload.get("invoice"):

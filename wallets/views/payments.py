@@ -21,7 +21,7 @@ def payment_callback(request: HttpRequest, name: str) -> HttpResponse:
     """``POST /payments/<name>/callback``: answers what the processor expects, or the error
     body with a 4xx (a 5xx only when the processor should try again later)."""
     try:
-        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_CALLBACK_BYTES:
+        if _content_length(request) > MAX_CALLBACK_BYTES:
             raise CallbackTooLarge(extra={"max_bytes": MAX_CALLBACK_BYTES})
         status, body, content_type = payment_callback_receive(
             processor_name=name,
@@ -31,9 +31,15 @@ def payment_callback(request: HttpRequest, name: str) -> HttpResponse:
         )
     except ApplicationError as error:
         return JsonResponse(error_body(error.code, error.message, error.extra), status=error.status)
-    except ValueError:
-        return JsonResponse(error_body("INVALID_INPUT", "Bad Content-Length."), status=400)
     return HttpResponse(body, status=status, content_type=content_type)
+
+
+def _content_length(request: HttpRequest) -> int:
+    """The announced body size; an unreadable one counts as too large, before any read."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return MAX_CALLBACK_BYTES + 1
 
 
 @require_GET
