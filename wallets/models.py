@@ -222,7 +222,7 @@ class TopUp(models.Model):
 
     @property
     def tx_hash_list(self) -> list[str]:
-        return [h for h in self.tx_hashes.split()]
+        return self.tx_hashes.split()
 
 
 class TopUpCallback(models.Model):

@@ -77,6 +77,13 @@ class TopUpListApi(GenericAPIView):
         summary="Top-ups, newest first",
         parameters=[OpenApiParameter("page", int), OpenApiParameter("pageSize", int)],
         responses={200: TopUpSerializer(many=True), **error_responses()},
+        examples=[
+            OpenApiExample(
+                "Top-ups",
+                value={"count": 1, "next": None, "previous": None, "results": [_TOP_UP]},
+                response_only=True,
+            )
+        ],
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(topups_for_user(user=request.user))
@@ -135,6 +142,23 @@ class PaymentMethodListApi(GenericAPIView):
         tags=["wallet"],
         summary="Payment methods: enabled processors, their currencies and the limits",
         responses={200: PaymentMethodSerializer(many=True), **error_responses()},
+        examples=[
+            OpenApiExample(
+                "Methods",
+                value=[
+                    {
+                        "processor": "cryptomus",
+                        "kind": "cryptomus",
+                        "label": "Cryptomus",
+                        "currencies": ["USDT", "BTC"],
+                        "min": "1.00",
+                        "max": "5000.00",
+                        "currency": "USD",
+                    }
+                ],
+                response_only=True,
+            )
+        ],
     )
     def get(self, request: Request) -> Response:
         return Response(PaymentMethodSerializer(payment_methods(), many=True).data)
