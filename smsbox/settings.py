@@ -369,3 +369,17 @@ SMSBOX_RENTAL_RENEW_LEAD_MINUTES = env.int("SMSBOX_RENTAL_RENEW_LEAD_MINUTES", d
 # The number of an ended rental may be ordered again (continueRentNumber) this many days after
 # its end, where its upstream can; 0 turns re-ordering off. The upstream has the last word.
 SMSBOX_RENTAL_REORDER_DAYS = env.int("SMSBOX_RENTAL_REORDER_DAYS", default=7)
+
+# --- Top-ups through payment processors (wallets/processors) ------------------------------------
+# Limits of one top-up in the installation's currency; an optional bonus on a customer's first
+# paid top-up (its own ledger kind, 0 = off); the sandbox processor (no real money) is refused
+# unless DEBUG is on or SMSBOX_SANDBOX_PAYMENTS is true; open invoices are asked about again
+# after this many seconds, for this many hours after their creation.
+SMSBOX_TOPUP_MIN = env.get_value("SMSBOX_TOPUP_MIN", cast=Decimal, default=Decimal("1"))
+SMSBOX_TOPUP_MAX = env.get_value("SMSBOX_TOPUP_MAX", cast=Decimal, default=Decimal("5000"))
+SMSBOX_TOPUP_FIRST_BONUS_PERCENT = env.get_value(
+    "SMSBOX_TOPUP_FIRST_BONUS_PERCENT", cast=Decimal, default=Decimal("0")
+)
+SMSBOX_SANDBOX_PAYMENTS = env_bool("SMSBOX_SANDBOX_PAYMENTS", default=False)
+SMSBOX_TOPUP_RECONCILE_SECONDS = env.int("SMSBOX_TOPUP_RECONCILE_SECONDS", default=60)
+SMSBOX_TOPUP_RECONCILE_HOURS = env.int("SMSBOX_TOPUP_RECONCILE_HOURS", default=48)

@@ -64,6 +64,8 @@ urlpatterns = [
     path("api/v1/", include("apikeys.urls")),
     # Upstreams push SMS here, authenticated by the provider's push secret.
     path("providers/<int:provider_id>/push", provider_push, name="provider-push"),
+    # Top-ups: the dashboard pages, payment processor callbacks, the sandbox's payment page.
+    path("", include("wallets.page_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", api_not_found),

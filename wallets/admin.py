@@ -167,3 +167,5 @@ class WalletUserAdmin(UserAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, WalletUserAdmin)
+
+from wallets import payments_admin  # noqa: E402, F401  (registers the payments admin)

@@ -11,6 +11,7 @@ class WalletsConfig(AppConfig):
 
     def ready(self) -> None:
         from smsbox.lifecycle import register_deletion_handler
+        from wallets import checks  # noqa: F401  (registers the start-up checks)
 
         register_deletion_handler(_forfeit_on_account_deletion)
 

@@ -1,4 +1,4 @@
-from smsbox.errors import ApplicationError, Conflict, InvalidInput
+from smsbox.errors import ApplicationError, Conflict, InvalidInput, NotFound, PermissionDenied
 
 
 class InsufficientFunds(ApplicationError):
@@ -20,3 +20,45 @@ class IdempotencyKeyReused(Conflict):
 class RefundExceedsCharge(Conflict):
     code = "REFUND_EXCEEDS_CHARGE"
     message = "A refund cannot exceed what was charged for the same reference."
+
+
+# --- top-ups ------------------------------------------------------------------------------
+class TopUpNotFound(NotFound):
+    code = "TOP_UP_NOT_FOUND"
+    message = "No such top-up."
+
+
+class UnknownProcessor(InvalidInput):
+    code = "UNKNOWN_PROCESSOR"
+    message = "No such payment method."
+
+
+class UnknownCurrency(InvalidInput):
+    code = "UNKNOWN_CURRENCY"
+    message = "This payment method does not take that currency."
+
+
+class TopUpAmountOutOfRange(InvalidAmount):
+    code = "TOP_UP_AMOUNT_OUT_OF_RANGE"
+    message = "The amount is outside the top-up limits."
+
+
+class CallbackProcessorUnknown(NotFound):
+    code = "PROCESSOR_NOT_FOUND"
+    message = "No such payment processor."
+
+
+class CallbackInvoiceUnknown(NotFound):
+    code = "INVOICE_NOT_FOUND"
+    message = "No such invoice at this processor."
+
+
+class CallbackForbidden(PermissionDenied):
+    code = "CALLBACK_FORBIDDEN"
+    message = "Callbacks are not accepted from this address."
+
+
+class CallbackTooLarge(InvalidInput):
+    code = "CALLBACK_TOO_LARGE"
+    message = "The callback body is too large."
+    status = 413

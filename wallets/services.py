@@ -58,6 +58,20 @@ def wallet_deposit(
     )
 
 
+def wallet_bonus(
+    *, wallet: Wallet, amount: Decimal, idempotency_key: str, reference: Reference, memo: str = ""
+) -> LedgerEntry:
+    """A promotional credit (e.g. on a first top-up), its own kind beside the deposit."""
+    return _move(
+        wallet=wallet,
+        kind=Kind.BONUS,
+        amount=_positive(amount),
+        idempotency_key=f"bonus:{idempotency_key}",
+        reference=reference,
+        memo=memo,
+    )
+
+
 def wallet_charge(
     *,
     wallet: Wallet,

@@ -18,6 +18,7 @@ from smsbox.models import User
 from smsbox.money import format_money, parse_money
 from wallets.models import LedgerEntry
 from wallets.services import wallet_deposit, wallet_get_or_create
+from wallets.topup_services import sandbox_processor_seed_demo
 
 OPERATOR_EMAIL = "admin@example.com"
 DEMO_EMAIL = "demo@example.com"
@@ -62,6 +63,7 @@ class Command(BaseCommand):
                 customer = self._customer(email)
                 self._deposit(customer, balance)
                 self._api_key(customer, options["api_key"].strip())
+                self._payments()
         except ApplicationError as error:
             raise CommandError(error.message) from error
 
@@ -115,6 +117,13 @@ class Command(BaseCommand):
             return
         entry = wallet_deposit(wallet=wallet, amount=amount, idempotency_key=key, memo="demo")
         self.stdout.write(f"balance: {format_money(entry.balance_after)}")
+
+    def _payments(self) -> None:
+        processor = sandbox_processor_seed_demo()
+        if processor is None:
+            self.stdout.write("top-ups: no sandbox processor (DEBUG is off)")
+        else:
+            self.stdout.write(f"top-ups: payment processor {processor.name} (sandbox, no money)")
 
     def _api_key(self, customer: User, raw_key: str) -> None:
         if raw_key:
