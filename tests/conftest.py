@@ -32,3 +32,9 @@ def fake_simple_get():
     server = FakeSimpleGet().start()
     yield server
     server.stop()
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests run last: Playwright keeps an event loop running in the main thread for
+    the rest of the session, and tests that start their own (asyncio.run) must come before."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.path))
