@@ -369,3 +369,25 @@ SMSBOX_RENTAL_RENEW_LEAD_MINUTES = env.int("SMSBOX_RENTAL_RENEW_LEAD_MINUTES", d
 # The number of an ended rental may be ordered again (continueRentNumber) this many days after
 # its end, where its upstream can; 0 turns re-ordering off. The upstream has the last word.
 SMSBOX_RENTAL_REORDER_DAYS = env.int("SMSBOX_RENTAL_REORDER_DAYS", default=7)
+
+# --- Customer dashboard -----------------------------------------------------------------------
+# English and Russian, chosen from Accept-Language (no language cookie is ever set); the compiled
+# catalogs are committed under locale/ (`make messages` rebuilds them).
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
+    "django.middleware.locale.LocaleMiddleware",
+)
+# Dashboard pages allow scripts, styles and requests of smsbox's own origin only.
+MIDDLEWARE.append("smsbox.middleware.ContentSecurityPolicyMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"] += [
+    "django.template.context_processors.i18n",
+    "wallets.context_processors.balance",
+]
+# Rows per page of the dashboard's history, ledger and delivery log.
+SMSBOX_DASHBOARD_PAGE_SIZE = env.int("SMSBOX_DASHBOARD_PAGE_SIZE", default=25)
+# My Numbers asks for changes this often (milliseconds) while an order is open.
+SMSBOX_DASHBOARD_POLL_MS = env.int("SMSBOX_DASHBOARD_POLL_MS", default=2000)
+# The link that confirms a new e-mail address expires after this many hours.
+SMSBOX_EMAIL_CHANGE_LINK_HOURS = env.int("SMSBOX_EMAIL_CHANGE_LINK_HOURS", default=48)
