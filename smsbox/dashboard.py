@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from smsbox.errors import ApplicationError, NotFound
 
@@ -18,9 +18,13 @@ T = TypeVar("T")
 
 
 def error_message(error: ApplicationError) -> str:
-    """The refusal as the customer reads it: the service's own message, in the page's language
-    where the catalog has it (the messages of the error classes are translated)."""
-    return gettext(error.message)
+    """The refusal as the customer reads it: the service's own message, in the page's language.
+    The catalog has every error class's message; a message a service composed (with figures in
+    it) falls back, in another language than English, to its class's translated message."""
+    translated = gettext(error.message)
+    if translated != error.message or (get_language() or "en").startswith("en"):
+        return translated
+    return gettext(type(error).message)
 
 
 def error_flash(request: HttpRequest, error: ApplicationError) -> None:

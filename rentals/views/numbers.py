@@ -111,13 +111,17 @@ def numbers_fragment(request: HttpRequest) -> HttpResponse:
     return _fragment(request)
 
 
-def _fragment(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/rentals/numbers_fragment.html", _fragment_context(request))
+def _fragment(request: HttpRequest, *, after_action: bool = False) -> HttpResponse:
+    context = {**_fragment_context(request), "after_action": after_action}
+    return render(request, "dashboard/rentals/numbers_fragment.html", context)
 
 
 def _answer(request: HttpRequest) -> HttpResponse:
-    """After an action: the fresh list for htmx (messages included), else back to the page."""
-    return _fragment(request) if request.htmx else redirect("dashboard-numbers")
+    """After an action: the fresh list for htmx (its messages and the new balance in the
+    header included), else back to the page."""
+    if request.htmx:
+        return _fragment(request, after_action=True)
+    return redirect("dashboard-numbers")
 
 
 @login_required

@@ -86,6 +86,12 @@
     var active = document.activeElement;
     focusedId = active && active.id ? active.id : null;
   });
+  // A list that brings its own messages replaces those the page was loaded with.
+  document.addEventListener("htmx:afterSwap", function () {
+    if (document.querySelector("#orders > .messages, #developer > .messages")) {
+      document.querySelectorAll("main > .messages").forEach(function (old) { old.remove(); });
+    }
+  });
   document.addEventListener("htmx:afterSettle", function (event) {
     arm(event.target);
     tick();

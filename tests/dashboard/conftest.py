@@ -31,3 +31,8 @@ def other(db):
 def client_in(client, customer):
     client.force_login(customer)
     return client
+
+
+def messages_of(response) -> list[str]:
+    """The flash messages a page shows."""
+    return [str(m) for m in response.context["messages"]] if response.context else []
