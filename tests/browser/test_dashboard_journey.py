@@ -43,8 +43,14 @@ def shop(settings):
     provider = provider_add(
         name="Simulator",
         protocol="simulator",
-        settings={"seed": 3, "countries": [187], "services": ["tg", "wa"], "cost": "0.40",
-                  "stock": 50, "sms_delay": 2},  # fmt: skip
+        settings={
+            "seed": 3,
+            "countries": [187],
+            "services": ["tg", "wa"],
+            "cost": "0.40",
+            "stock": 50,
+            "sms_delay": 2,
+        },
     )
     offers_sync(provider=provider)
     rental_plans_seed_demo(country_ids=[187])
@@ -156,9 +162,11 @@ def test_a_customer_buys_watches_the_code_arrive_and_manages_everything(
 
     # the refund shows on Balance
     page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Balance").click()
-    expect(page.get_by_test_id("balance")).to_have_text(f"{Decimal('10.00') - activation.price:.2f}")
+    left = Decimal("10.00") - activation.price
+    expect(page.get_by_test_id("balance")).to_have_text(f"{left:.2f}")
     refund = LedgerEntry.objects.get(wallet__user=user, kind="refund")
-    expect(page.get_by_role("row", name=re.compile(f"Refund.*activation {second.pk}"))).to_be_visible()
+    refund_row = page.get_by_role("row", name=re.compile(f"Refund.*activation {second.pk}"))
+    expect(refund_row).to_be_visible()
     assert refund.amount == second.price
     screenshot("balance")
 

@@ -134,8 +134,8 @@ def test_a_refused_rental_says_why(client_in, customer, simulator, form, expecte
 
 
 def test_rent_again_of_another_customers_rental_is_a_404(client, other, customer, simulator):
-    from rentals.services.rentals import rental_purchase
     from providers.models import Country
+    from rentals.services.rentals import rental_purchase
 
     rental = rental_purchase(
         user=customer, country=Country.objects.get(sms_activate_id=187), hours=4
