@@ -8,7 +8,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 export VENV HTTP_PORT
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean messages
 
 install: $(VENV)/.installed
 
@@ -52,3 +52,9 @@ format: install
 
 clean:
 	rm -rf var
+
+# The dashboard's translations: refresh locale/*/django.po from the code, then compile the .mo
+# files (committed, so a fresh clone needs no gettext).
+messages: install
+	$(PY) manage.py makemessages -l ru --ignore=.venv --ignore=var --ignore=tests --ignore=bench
+	$(PY) manage.py compilemessages --ignore=.venv

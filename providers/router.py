@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
+from django.utils.translation import gettext_noop
+
 from providers import breaker
 from providers.adapters import (
     BadCredentials,
@@ -61,7 +63,7 @@ class MaxPriceTooLow(ApplicationError):
     """Numbers are in stock, but none within the customer's max price."""
 
     code = "WRONG_MAX_PRICE"
-    message = "No number is offered within the maximum price."
+    message = gettext_noop("No number is offered within the maximum price.")
     status = 409
 
 

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Aggregate, Count, FloatField, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from providers.models import Country, Offer, Provider, PurchaseAttempt, Service
 from providers.pricing import PriceBook
@@ -232,12 +233,12 @@ def provider_balance(*, provider: Provider) -> CachedBalance:
 # --- catalog lookups by what customers type ---------------------------------------------------
 class ServiceUnknown(InvalidInput):
     code = "BAD_SERVICE"
-    message = "No such service."
+    message = gettext_noop("No such service.")
 
 
 class CountryUnknown(InvalidInput):
     code = "BAD_COUNTRY"
-    message = "No such country."
+    message = gettext_noop("No such country.")
 
 
 def service_resolve(term: object) -> Service:
@@ -265,3 +266,58 @@ def country_resolve(term: object) -> Country:
     if country is None:
         raise CountryUnknown(f"No country {term!r}.", extra={"country": term})
     return country
+
+
+# --- the dashboard's pickers ------------------------------------------------------------------
+@dataclass(frozen=True)
+class OperatorQuote:
+    """The cheapest retail price and the stock of one operator ("" = any operator)."""
+
+    operator: str
+    retail_price: Decimal
+    stock: int
+
+
+def operator_quotes(*, service: Service, country: Country) -> list[OperatorQuote]:
+    """Per operator the offers name, cheapest first: what a buy for that operator would cost."""
+    best: dict[str, Decimal] = {}
+    stock: dict[str, int] = defaultdict(int)
+    for market in market_list(service=service, country=country):
+        operator = market.offer.operator
+        best[operator] = min(market.retail_price, best.get(operator, market.retail_price))
+        stock[operator] += market.offer.stock
+    quotes = [OperatorQuote(op, best[op], stock[op]) for op in best]
+    return sorted(quotes, key=lambda q: (q.retail_price, q.operator))
+
+
+def services_search(term: str, *, limit: int = 12) -> list[Service]:
+    """Visible services whose code or name contains ``term`` (any case); exact codes first."""
+    term = (term or "").strip()
+    services = Service.objects.filter(visible=True)
+    if term:
+        services = services.filter(Q(code__icontains=term) | Q(name__icontains=term))
+    found = list(services.order_by("name")[: limit * 4])
+    found.sort(
+        key=lambda s: (s.code.lower() != term.lower(), not s.name.lower().startswith(term.lower()))
+    )
+    return found[:limit]
+
+
+def countries_search(term: str, *, limit: int = 12) -> list[Country]:
+    """Visible countries whose English or Russian name, ISO code or SMS-Activate id matches."""
+    term = (term or "").strip()
+    countries = Country.objects.filter(visible=True)
+    if term.isdigit():
+        countries = countries.filter(sms_activate_id=int(term))
+    elif term:
+        countries = countries.filter(
+            Q(name_en__icontains=term) | Q(name_ru__icontains=term) | Q(iso__iexact=term)
+        )
+    found = list(countries.order_by("name_en")[: limit * 4])
+    found.sort(
+        key=lambda c: (
+            c.iso.lower() != term.lower(),
+            not c.name_en.lower().startswith(term.lower()),
+        )
+    )
+    return found[:limit]

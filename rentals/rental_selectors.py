@@ -21,6 +21,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from providers import breaker
 from providers.adapters import ADAPTERS, NoNumbers
@@ -221,10 +222,32 @@ def rental_get_for_user(*, user, ident: object) -> Rental:
     return rental
 
 
-def rentals_for_user(*, user, state: str | None = None) -> QuerySet[Rental]:
+def rentals_for_user(
+    *,
+    user,
+    state: str | None = None,
+    service: str | None = None,
+    country: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    search: str = "",
+) -> QuerySet[Rental]:
+    """The customer's rentals, newest first, filtered as ``activations_for_user`` filters."""
     rentals = Rental.objects.filter(user=user).select_related("country", "service")
     if state:
         rentals = rentals.filter(state=state)
+    if service:
+        rentals = rentals.filter(service__code=service)
+    if country is not None:
+        rentals = rentals.filter(country__sms_activate_id=country)
+    if since:
+        rentals = rentals.filter(created_at__gte=since)
+    if until:
+        rentals = rentals.filter(created_at__lt=until)
+    if search.strip():
+        from rentals.selectors import number_matches
+
+        rentals = rentals.filter(number_matches(search))
     return rentals.order_by("-created_at", "-id")
 
 
@@ -300,6 +323,15 @@ def rentals_to_poll(*, now: datetime | None = None) -> QuerySet[Rental]:
         .select_related("provider")
         .order_by(F("polled_at").asc(nulls_first=True), "pk")
     )
+
+
+def rental_cancel_seconds(rental: Rental, *, now: datetime | None = None) -> int:
+    """Seconds left in which ``rental_cancel`` refunds the rental in full (0: no longer)."""
+    if rental.state != Rental.State.ACTIVE or rental.started_at is None or rental.first_sms_at:
+        return 0
+    window = timedelta(minutes=int(getattr(settings, "SMSBOX_RENTAL_CANCEL_MINUTES", 20)))
+    left = (rental.started_at + window - (now or timezone.now())).total_seconds()
+    return max(int(left), 0)
 
 
 def rental_has_open(*, user) -> bool:
@@ -414,7 +446,7 @@ def rental_continue_quote(
 
 def rental_deletion_guard(user) -> str | None:
     """Lifecycle guard: an account with a rental that is still running is not deleted."""
-    return "active rental" if rental_has_open(user=user) else None
+    return gettext_noop("active rental") if rental_has_open(user=user) else None
 
 
 __all__ = [

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from rentals.activation_cache import (
     COLUMNS as CACHED_COLUMNS,
@@ -202,10 +204,14 @@ def activations_for_user(
     country: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    search: str = "",
 ) -> QuerySet[Activation]:
     """The customer's activations, newest first; ``state`` one state or a list of them,
-    ``service`` a service code, ``country`` an SMS-Activate country id."""
+    ``service`` a service code, ``country`` an SMS-Activate country id, ``search`` part of the
+    display number or of the phone number."""
     activations = Activation.objects.select_related("service", "country").filter(user=user)
+    if search.strip():
+        activations = activations.filter(number_matches(search))
     if state:
         activations = activations.filter(state__in=[state] if isinstance(state, str) else state)
     if service:
@@ -221,6 +227,58 @@ def activations_for_user(
 
 def activations_open_for_user(*, user: User) -> QuerySet[Activation]:
     return activations_for_user(user=user, state=list(Activation.OPEN_STATES))
+
+
+def number_matches(search: str) -> Q:
+    """Display numbers containing ``search``, or phones containing its digits (``+1 202…``)."""
+    term = search.strip()
+    digits = "".join(ch for ch in term if ch.isdigit())
+    found = Q(display_number__icontains=term)
+    return found | Q(phone__contains=digits) if digits else found
+
+
+def open_orders_for_user(*, user: User) -> tuple[list[Activation], list]:
+    """What My Numbers shows: the customer's open activations and rentals, newest first, each
+    with its messages (oldest first) — four queries however many there are."""
+    from rentals.models import Rental
+
+    messages = Prefetch("messages", queryset=SmsMessage.objects.order_by("received_at", "id"))
+    activations = activations_open_for_user(user=user).prefetch_related(messages)
+    rentals = (
+        Rental.objects.filter(user=user, state__in=Rental.OPEN_STATES)
+        .select_related("country", "service")
+        .prefetch_related(messages)
+        .order_by("-created_at", "-id")
+    )
+    return list(activations), list(rentals)
+
+
+def open_orders_version(*, user: User) -> str:
+    """A digest of everything My Numbers shows of the open orders (two queries, no rows built):
+    a poll that brings the digest it has needs no new page while it is unchanged."""
+    from rentals.models import Rental
+
+    count = Count("messages")
+    activations = (
+        Activation.objects.filter(user=user, state__in=Activation.OPEN_STATES)
+        .annotate(n=count)
+        .order_by("pk")
+        .values_list("pk", "state", "code", "ready", "resend_available_at", "expires_at", "n")
+    )
+    rentals = (
+        Rental.objects.filter(user=user, state__in=Rental.OPEN_STATES)
+        .annotate(n=count)
+        .order_by("pk")
+        .values_list("pk", "state", "auto_renew", "expires_at", "n")
+    )
+    rows = repr((list(activations), list(rentals))).encode()
+    return hashlib.blake2b(rows, digest_size=8).hexdigest()
+
+
+def favourites_for_user(*, user: User) -> QuerySet:
+    from rentals.models import Favourite
+
+    return Favourite.objects.filter(user=user).select_related("service", "country")
 
 
 def messages_for_user(*, user: User) -> QuerySet[SmsMessage]:
@@ -291,7 +349,7 @@ def activations_frozen_amount(wallet: Wallet) -> Decimal:
 def activations_deletion_guard(user: User) -> str | None:
     """An account with an activation that is not final is not deleted yet."""
     if Activation.objects.filter(user=user, state__in=Activation.OPEN_STATES).exists():
-        return "open activation"
+        return gettext_noop("open activation")
     return None
 
 

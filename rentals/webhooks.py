@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from rentals.models import WebhookDelivery, WebhookSecret
 from smsbox.errors import ApplicationError, InvalidInput, NotFound
@@ -64,14 +65,14 @@ class WebhookUrlRefused(InvalidInput):
     """The URL may not receive webhooks (scheme, syntax or a non-public address)."""
 
     code = "WEBHOOK_URL_REFUSED"
-    message = "This webhook URL is not allowed."
+    message = gettext_noop("This webhook URL is not allowed.")
 
 
 class WebhookHostUnresolved(ApplicationError):
     """The host name does not resolve right now (may be transient, so the attempt is retried)."""
 
     code = "WEBHOOK_HOST_UNRESOLVED"
-    message = "The webhook host name does not resolve."
+    message = gettext_noop("The webhook host name does not resolve.")
 
 
 # --- payloads (PROTOCOLS.md, "Webhooks to customers") ----------------------------------------

@@ -6,6 +6,8 @@ to a JSON error with ``code``, the handler protocol to its token, the dashboard 
 
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 
 class ApplicationError(Exception):
     code: str = "APPLICATION_ERROR"
@@ -23,22 +25,22 @@ class ApplicationError(Exception):
 
 class NotFound(ApplicationError):
     code = "NOT_FOUND"
-    message = "Not found."
+    message = gettext_noop("Not found.")
     status = 404
 
 
 class InvalidInput(ApplicationError):
     code = "INVALID_INPUT"
-    message = "The input is not valid."
+    message = gettext_noop("The input is not valid.")
 
 
 class Conflict(ApplicationError):
     code = "CONFLICT"
-    message = "The request conflicts with the current state."
+    message = gettext_noop("The request conflicts with the current state.")
     status = 409
 
 
 class PermissionDenied(ApplicationError):
     code = "PERMISSION_DENIED"
-    message = "You may not do this."
+    message = gettext_noop("You may not do this.")
     status = 403

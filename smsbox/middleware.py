@@ -25,3 +25,27 @@ class ActivityMiddleware:
         if user is not None and user.is_authenticated:
             user_record_activity(user=user)
         return self.get_response(request)
+
+
+# No third-party origin anywhere; inline scripts and styles are refused too.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; object-src 'none'"
+)
+# The admin (Django's own pages) and the API docs (Swagger UI) set their own rules.
+_CSP_EXEMPT = ("/admin/", "/api/")
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send ``CONTENT_SECURITY_POLICY`` with every HTML page of the dashboard and accounts."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        html = response.get("Content-Type", "").startswith("text/html")
+        if html and not request.path.startswith(_CSP_EXEMPT):
+            response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response

@@ -51,6 +51,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     inactivity_notice_sent_at = models.DateTimeField(null=True, blank=True)
     # Set when the account was anonymised in place because its row could not be deleted.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Raised by "log out other sessions": it is part of the session auth hash (0 keeps Django's).
+    session_epoch = models.PositiveIntegerField(default=0)
 
     objects = UserManager()
 
@@ -65,6 +67,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def get_session_auth_hash(self) -> str:
+        """Django's hash of the password, salted with ``session_epoch`` once it was raised, so
+        raising it ends every session but the one that is handed the new hash."""
+        if not self.session_epoch:
+            return super().get_session_auth_hash()
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac(
+            f"smsbox.sessions.{self.session_epoch}", self.password, algorithm="sha256"
+        ).hexdigest()
 
     def is_banned(self, *, now=None) -> bool:
         return self.banned_until is not None and self.banned_until > (now or timezone.now())

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from smsbox.account_errors import (
     EmailNotSent,
+    EmailTaken,
+    EmailUnchanged,
     VerificationLinkExpired,
     VerificationLinkInvalid,
 )
@@ -154,4 +156,70 @@ def user_verify_email(*, token: str) -> User:
             user.is_verified = True
             user.verified_at = timezone.now()
             user.save(update_fields=["is_verified", "verified_at"])
+    return user
+
+
+# --- Account: e-mail change and sessions ------------------------------------------------------
+_EMAIL_CHANGE_SALT = "smsbox.email-change"
+
+
+def user_email_change_request(*, user: User, new_email: str, base_url: str | None = None) -> bool:
+    """E-mail a confirmation link to ``new_email``; the address changes only once it is opened
+    (``user_email_change_confirm``). Answers whether a link was sent: an address that another
+    account uses gets nothing (and the answer to the customer does not tell)."""
+    new_email = User.objects.normalize_email(new_email).strip().lower()
+    if new_email == user.email.lower():
+        raise EmailUnchanged()
+    if User.objects.filter(email__iexact=new_email).exists():
+        return False
+    token = signing.dumps({"u": user.pk, "o": user.email, "e": new_email}, salt=_EMAIL_CHANGE_SALT)
+    path = reverse("email-change-confirm", kwargs={"token": token})
+    try:
+        email_send(
+            template="email_change",
+            to=new_email,
+            context={
+                "old_email": user.email,
+                "link": f"{(base_url or settings.SMSBOX_SITE_URL).rstrip('/')}{path}",
+                "hours": settings.SMSBOX_EMAIL_CHANGE_LINK_HOURS,
+            },
+        )
+    except (OSError, smtplib.SMTPException) as exc:
+        logger.exception("e-mail change link for user %s not sent", user.pk)
+        raise EmailNotSent() from exc
+    return True
+
+
+def user_email_change_confirm(*, token: str) -> User:
+    """Give the account of ``token`` its new address, verified; a link for an address the
+    account no longer has, or that another account took meanwhile, is refused."""
+    max_age = timedelta(hours=settings.SMSBOX_EMAIL_CHANGE_LINK_HOURS)
+    try:
+        data = signing.loads(token, salt=_EMAIL_CHANGE_SALT, max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise VerificationLinkExpired() from exc
+    except signing.BadSignature as exc:
+        raise VerificationLinkInvalid() from exc
+    try:
+        with transaction.atomic():
+            user = User.objects.select_for_update().filter(pk=data.get("u"), email=data.get("o"))
+            user = user.filter(is_active=True).first()
+            if user is None:
+                raise VerificationLinkInvalid()
+            user.email = data["e"]
+            user.is_verified, user.verified_at = True, timezone.now()
+            user.save(update_fields=["email", "is_verified", "verified_at"])
+    except IntegrityError as exc:  # the address was taken since the link was sent
+        raise EmailTaken() from exc
+    return user
+
+
+def user_sessions_end_others(*, user: User) -> User:
+    """End every session of ``user``: the caller hands the current one the new auth hash
+    (``update_session_auth_hash``) so that it alone goes on."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked.session_epoch += 1
+        locked.save(update_fields=["session_epoch"])
+    user.session_epoch = locked.session_epoch
     return user

@@ -383,3 +383,25 @@ SMSBOX_TOPUP_FIRST_BONUS_PERCENT = env.get_value(
 SMSBOX_SANDBOX_PAYMENTS = env_bool("SMSBOX_SANDBOX_PAYMENTS", default=False)
 SMSBOX_TOPUP_RECONCILE_SECONDS = env.int("SMSBOX_TOPUP_RECONCILE_SECONDS", default=60)
 SMSBOX_TOPUP_RECONCILE_HOURS = env.int("SMSBOX_TOPUP_RECONCILE_HOURS", default=48)
+
+# --- Customer dashboard -----------------------------------------------------------------------
+# English and Russian, chosen from Accept-Language (no language cookie is ever set); the compiled
+# catalogs are committed under locale/ (`make messages` rebuilds them).
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
+    "django.middleware.locale.LocaleMiddleware",
+)
+# Dashboard pages allow scripts, styles and requests of smsbox's own origin only.
+MIDDLEWARE.append("smsbox.middleware.ContentSecurityPolicyMiddleware")
+TEMPLATES[0]["OPTIONS"]["context_processors"] += [
+    "django.template.context_processors.i18n",
+    "wallets.context_processors.balance",
+]
+# Rows per page of the dashboard's history, ledger and delivery log.
+SMSBOX_DASHBOARD_PAGE_SIZE = env.int("SMSBOX_DASHBOARD_PAGE_SIZE", default=25)
+# My Numbers asks for changes this often (milliseconds) while an order is open.
+SMSBOX_DASHBOARD_POLL_MS = env.int("SMSBOX_DASHBOARD_POLL_MS", default=2000)
+# The link that confirms a new e-mail address expires after this many hours.
+SMSBOX_EMAIL_CHANGE_LINK_HOURS = env.int("SMSBOX_EMAIL_CHANGE_LINK_HOURS", default=48)

@@ -20,7 +20,20 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     # Customer accounts: Django's auth views with templates in templates/registration/.
-    path("", views.home, name="home"),
+    # The customer dashboard: each app serves its own pages (Buy at "/", named "home").
+    path("", include("rentals.dashboard_urls")),
+    path("", include("wallets.dashboard_urls")),
+    path("", include("apikeys.dashboard_urls")),
+    path("account/", views.account_page, name="dashboard-account"),
+    path("account/email/", views.account_email, name="dashboard-account-email"),
+    path("account/password/", views.account_password, name="dashboard-account-password"),
+    path("account/sessions/", views.account_sessions, name="dashboard-account-sessions"),
+    path("account/delete/", views.account_delete_view, name="dashboard-account-delete"),
+    path(
+        "accounts/email/confirm/<str:token>/",
+        views.email_change_confirm,
+        name="email-change-confirm",
+    ),
     path("accounts/signup/", views.SignUpView.as_view(), name="signup"),
     path("accounts/signup/done/", views.signup_done, name="signup-done"),
     path("accounts/verify/resend/", views.verification_resend, name="verify-email-resend"),

@@ -1,5 +1,6 @@
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
@@ -50,9 +51,30 @@ def wallet_summary(*, wallet: Wallet | None) -> WalletSummary:
     )
 
 
-def ledger_entries(*, wallet: Wallet, kind: str | None = None) -> QuerySet[LedgerEntry]:
+def ledger_entries(
+    *,
+    wallet: Wallet,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[LedgerEntry]:
     entries = wallet.entries.all()
-    return entries.filter(kind=kind) if kind else entries
+    if kind:
+        entries = entries.filter(kind=kind)
+    if since:
+        entries = entries.filter(created_at__gte=since)
+    if until:
+        entries = entries.filter(created_at__lt=until)
+    return entries
+
+
+def ledger_entries_for_reference(
+    *, user: User, reference_kind: str, reference_id: int | str
+) -> QuerySet[LedgerEntry]:
+    """The movements of ``user``'s wallet that an order caused, oldest first."""
+    return LedgerEntry.objects.filter(
+        wallet__user=user, reference_kind=reference_kind, reference_id=str(reference_id)
+    ).order_by("created_at", "id")
 
 
 def wallets_out_of_balance() -> QuerySet[Wallet]:

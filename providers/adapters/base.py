@@ -23,6 +23,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, ClassVar
 
+from django.utils.translation import gettext_noop
+
 from smsbox.errors import ApplicationError
 
 if TYPE_CHECKING:
@@ -31,47 +33,47 @@ if TYPE_CHECKING:
 
 class UpstreamError(ApplicationError):
     code = "UPSTREAM_ERROR"
-    message = "The upstream provider failed."
+    message = gettext_noop("The upstream provider failed.")
     status = 502
 
 
 class NoNumbers(UpstreamError):
     code = "NO_NUMBERS"
-    message = "No numbers are available."
+    message = gettext_noop("No numbers are available.")
     status = 409
 
 
 class UpstreamNoBalance(UpstreamError):
     code = "UPSTREAM_NO_BALANCE"
-    message = "The upstream provider account has no balance."
+    message = gettext_noop("The upstream provider account has no balance.")
 
 
 class BadCredentials(UpstreamError):
     code = "UPSTREAM_BAD_CREDENTIALS"
-    message = "The upstream provider refused our credentials."
+    message = gettext_noop("The upstream provider refused our credentials.")
 
 
 class Transient(UpstreamError):
     code = "UPSTREAM_TRANSIENT"
-    message = "The upstream provider is temporarily unavailable."
+    message = gettext_noop("The upstream provider is temporarily unavailable.")
     status = 503
 
 
 class OutcomeUnknown(UpstreamError):
     code = "UPSTREAM_OUTCOME_UNKNOWN"
-    message = "The upstream provider did not say whether the request took effect."
+    message = gettext_noop("The upstream provider did not say whether the request took effect.")
     status = 504
 
 
 class UpstreamRejected(UpstreamError):
     code = "UPSTREAM_REJECTED"
-    message = "The upstream provider refused the request."
+    message = gettext_noop("The upstream provider refused the request.")
     status = 409
 
 
 class Unsupported(UpstreamRejected):
     code = "UPSTREAM_UNSUPPORTED"
-    message = "The upstream protocol has no such operation."
+    message = gettext_noop("The upstream protocol has no such operation.")
 
 
 @dataclass(frozen=True)

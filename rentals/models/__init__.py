@@ -1,12 +1,14 @@
 """Models of rentals, one module per subject; import them from here."""
 
 from rentals.models.activations import Activation, NumberBan, SpendPolicy
+from rentals.models.favourites import Favourite
 from rentals.models.messages import SmsMessage
 from rentals.models.rentals import Rental, RentalPlan, RentalRenewal
 from rentals.models.webhooks import WebhookDelivery, WebhookSecret
 
 __all__ = [
     "Activation",
+    "Favourite",
     "NumberBan",
     "Rental",
     "RentalPlan",

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from rentals.errors import ChannelsLimit, DailyCapReached, MaxPriceLimit
+from rentals.errors import ChannelsLimit, DailyCapReached, MaxPriceLimit, SpendPolicyTooLoose
 from rentals.models import Activation, SpendPolicy
 from smsbox.errors import InvalidInput
 from smsbox.models import User
@@ -30,16 +30,16 @@ class EffectivePolicy:
 def spend_policy_effective(*, user: User) -> EffectivePolicy:
     """The customer's own limits, each falling back to the setting of their tier."""
     own = SpendPolicy.objects.filter(user=user).first()
-    tier = "BUSINESS" if user.tier == User.Tier.BUSINESS else "STANDARD"
+    tier = spend_policy_tier(user=user)
 
-    def pick(field: str, setting: str):
+    def pick(field: str):
         value = getattr(own, field, None) if own else None
-        return value if value is not None else getattr(settings, f"SMSBOX_{setting}_{tier}")
+        return value if value is not None else getattr(tier, field)
 
     return EffectivePolicy(
-        max_price=pick("max_price", "MAX_PRICE"),
-        daily_cap=pick("daily_cap", "DAILY_CAP"),
-        max_concurrent=pick("max_concurrent", "MAX_CONCURRENT"),
+        max_price=pick("max_price"),
+        daily_cap=pick("daily_cap"),
+        max_concurrent=pick("max_concurrent"),
     )
 
 
@@ -67,6 +67,34 @@ def spend_policy_set(
             },
         )
     return policy
+
+
+def spend_policy_tier(*, user: User) -> EffectivePolicy:
+    """The limits of the customer's tier (settings), before their own policy."""
+    tier = "BUSINESS" if user.tier == User.Tier.BUSINESS else "STANDARD"
+    return EffectivePolicy(
+        max_price=getattr(settings, f"SMSBOX_MAX_PRICE_{tier}"),
+        daily_cap=getattr(settings, f"SMSBOX_DAILY_CAP_{tier}"),
+        max_concurrent=getattr(settings, f"SMSBOX_MAX_CONCURRENT_{tier}"),
+    )
+
+
+def spend_policy_tighten(
+    *,
+    user: User,
+    max_price: Decimal | None = None,
+    daily_cap: Decimal | None = None,
+    max_concurrent: int | None = None,
+) -> SpendPolicy:
+    """The customer's own limits, set by the customer: each at most their tier's limit (None:
+    the tier's limit). Only operators (``spend_policy_set``) may go above the tier."""
+    tier = spend_policy_tier(user=user)
+    wanted = {"max_price": max_price, "daily_cap": daily_cap, "max_concurrent": max_concurrent}
+    for field, value in wanted.items():
+        ceiling = getattr(tier, field)
+        if value is not None and ceiling is not None and value > ceiling:
+            raise SpendPolicyTooLoose(extra={"field": field, "max": str(ceiling)})
+    return spend_policy_set(user=user, **wanted)
 
 
 def spend_policy_check_price(*, policy: EffectivePolicy, price: Decimal) -> None:

@@ -1,0 +1,1 @@
+"""Customer dashboard pages of rentals: buy, rent, My Numbers, history, webhook and policy."""
