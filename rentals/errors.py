@@ -76,6 +76,13 @@ class ChannelsLimit(SpendLimitExceeded):
     message = "You have as many open activations as your policy allows."
 
 
+class PurchasesSuspended(SpendLimitExceeded):
+    """An operator blocked the account, or the abuse rule suspended its purchases."""
+
+    code = "PURCHASES_SUSPENDED"
+    message = "Purchases are suspended on this account; contact support."
+
+
 class BadQuantity(InvalidInput):
     code = "BAD_QUANTITY"
     message = "The quantity must be between 1 and 50."

@@ -20,3 +20,13 @@ class IdempotencyKeyReused(Conflict):
 class RefundExceedsCharge(Conflict):
     code = "REFUND_EXCEEDS_CHARGE"
     message = "A refund cannot exceed what was charged for the same reference."
+
+
+class AdjustmentAlreadyDecided(Conflict):
+    code = "ADJUSTMENT_DECIDED"
+    message = "This adjustment was already approved or rejected."
+
+
+class SelfApprovalRefused(Conflict):
+    code = "SELF_APPROVAL"
+    message = "An adjustment must be approved by another operator than the one who asked."
