@@ -8,68 +8,18 @@
 * Owner: every permission (providers, price rules, processors, roles, deletions).
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
+from rentals.backoffice.roles import roles_remove, roles_sync
 from smsbox.beat import BEAT_DEPENDENCY, PeriodicJob, periodic_jobs_operation
-
-# Models whose rows hold credentials or staff security: Support and Finance do not see them.
-CREDENTIALS = {
-    ("providers", "provider"),
-    ("rentals", "webhooksecret"),
-    ("otp_totp", "totpdevice"),
-    ("auth", "group"),
-    ("auth", "permission"),
-}
-SUPPORT = [
-    "view_customer",
-    "refund_order",
-    "adjust_balance",
-    "block_customer",
-    "resend_verification",
-    "add_note",
-]
-FINANCE = [
-    "view_customer",
-    "refund_order",
-    "adjust_balance",
-    "adjust_balance_unlimited",
-    "approve_adjustment",
-    "change_tier",
-    "add_note",
-    "view_reports",
-]
-ROLES = {"Support": SUPPORT, "Finance": FINANCE}
-
-
-def _all_permissions(apps):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    return apps.get_model("auth", "Permission")
 
 
 def roles_create(apps, schema_editor):
-    Permission = _all_permissions(apps)
-    Group = apps.get_model("auth", "Group")
-    views = [
-        p
-        for p in Permission.objects.filter(codename__startswith="view_").select_related(
-            "content_type"
-        )
-        if (p.content_type.app_label, p.content_type.model) not in CREDENTIALS
-    ]
-    for name, codenames in ROLES.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        own = Permission.objects.filter(content_type__app_label="smsbox", codename__in=codenames)
-        group.permissions.set([*views, *own])
-    owner, _ = Group.objects.get_or_create(name="Owner")
-    owner.permissions.set(Permission.objects.all())
+    roles_sync(apps=apps)
 
 
-def roles_remove(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name__in=[*ROLES, "Owner"]).delete()
+def roles_delete(apps, schema_editor):
+    roles_remove(apps=apps)
 
 
 JOBS = [
@@ -102,6 +52,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(roles_create, roles_remove),
+        migrations.RunPython(roles_create, roles_delete),
         periodic_jobs_operation(JOBS),
     ]

@@ -51,3 +51,19 @@ def order(customer):
 def client_for(client, operator):
     client.force_login(operator)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _catalog_and_roles(db):
+    """Transactional tests start without the data of the migrations."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from providers.catalog import catalog_load
+    from providers.models import Service
+    from rentals.backoffice.roles import roles_sync
+
+    if not Service.objects.exists():
+        catalog_load()
+    if not Group.objects.filter(name="Owner").exists():
+        roles_sync(apps=apps)
