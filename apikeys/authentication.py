@@ -122,6 +122,11 @@ def _cached_keys(request: Request) -> Sequence[str]:
     return cached_keys(context.get("kwargs") or {}) if cached_keys is not None else ()
 
 
+class AccountBlockedByOperator(exceptions.PermissionDenied):
+    default_detail = "This account is blocked by an operator; contact support."
+    smsbox_code = "ACCOUNT_SUSPENDED"
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """No key: None, so another authenticator may try. A wrong or revoked key: 401."""
 
@@ -134,6 +139,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         api_key, refusal, cached = api_key_check_admit(raw_key, also=_cached_keys(request))
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        if api_key.user.blocked_at is not None:
+            raise AccountBlockedByOperator()
         request.smsbox_refusal = refusal  # AccountRateThrottle answers it: counted here already
         request.smsbox_cached = cached or None
         return api_key.user, api_key

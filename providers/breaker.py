@@ -44,6 +44,11 @@ def breaker_state(provider_id: int) -> str:
     return HALF_OPEN
 
 
+def breaker_opened_at(provider_id: int) -> float | None:
+    """When the breaker last opened (a Unix time), None while it is closed."""
+    return cache.get(_opened_key(provider_id))
+
+
 def breaker_allows(provider_id: int) -> bool:
     """Whether a call may go to the provider now; in half-open, only the one trial caller."""
     state = breaker_state(provider_id)

@@ -85,6 +85,13 @@ class SpendPolicyTooLoose(InvalidInput):
     message = gettext_noop("A limit you set cannot be above your account's own limit.")
 
 
+class PurchasesSuspended(SpendLimitExceeded):
+    """An operator blocked the account, or the abuse rule suspended its purchases."""
+
+    code = "PURCHASES_SUSPENDED"
+    message = "Purchases are suspended on this account; contact support."
+
+
 class BadQuantity(InvalidInput):
     code = "BAD_QUANTITY"
     message = gettext_noop("The quantity must be between 1 and 50.")

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from providers.adapters import Transient
 from rentals import webhooks
+from rentals.backoffice import alerts
 from smsbox.errors import NotFound
 from smsbox.jobs import tracked_job
 
@@ -132,3 +133,15 @@ def rental_upstream_release(rental_id: int, how: str) -> None:
         logger.info("rental %s is gone or was never rented upstream", rental_id)
         return
     release(rental=rental, how=how)
+
+
+@shared_task(name="rentals.tasks.backoffice_alerts")
+def backoffice_alerts() -> int:
+    """Operator alerts (runway, breaker, success rate), once per episode."""
+    return alerts.alerts_run()
+
+
+@shared_task(name="rentals.tasks.backoffice_abuse")
+def backoffice_abuse() -> int:
+    """The abuse rule (off unless SMSBOX_ABUSE_SUCCESS_RATE is set)."""
+    return alerts.abuse_run()

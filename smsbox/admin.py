@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from smsbox import admin_audit  # noqa: F401  (registers the audit log)
 from smsbox.lifecycle import account_delete
 from smsbox.models import JobRun, User
 from smsbox.selectors import job_runs_latest

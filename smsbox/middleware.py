@@ -1,7 +1,12 @@
+import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
 
 from smsbox.services import user_record_activity
 
@@ -49,3 +54,53 @@ class ContentSecurityPolicyMiddleware:
         if html and not request.path.startswith(_CSP_EXEMPT):
             response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
+
+
+class BlockedAccountMiddleware:
+    """A customer whose account an operator blocked gets a clear page (403) instead of the
+    dashboard, at once: the user row is read on every request anyway."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.blocked_at is not None
+            and not user.is_staff
+            and request.path != reverse("logout")
+        ):
+            context = {"reason": user.block_reason}
+            return render(request, "registration/account_blocked.html", context, status=403)
+        return self.get_response(request)
+
+
+class StaffSessionMiddleware:
+    """Staff sessions end after ``SMSBOX_STAFF_SESSION_MINUTES`` without a request (0: never).
+    The last request's time is written to the session at most once a minute."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        minutes = settings.SMSBOX_STAFF_SESSION_MINUTES
+        if minutes <= 0 or settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_staff:
+            return self.get_response(request)
+        now = time.time()
+        seen = request.session.get(STAFF_SEEN_KEY)
+        if seen is not None and now - seen > minutes * 60:
+            logout(request)
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        if seen is None or now - seen > 60:
+            request.session[STAFF_SEEN_KEY] = now
+        return self.get_response(request)
+
+
+STAFF_SEEN_KEY = "smsbox_staff_seen"

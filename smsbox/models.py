@@ -54,6 +54,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Raised by "log out other sessions": it is part of the session auth hash (0 keeps Django's).
     session_epoch = models.PositiveIntegerField(default=0)
 
+    # Back office: an operator's block stops the API keys and the dashboard at once; the abuse
+    # rule (or an operator) suspends purchases only.
+    blocked_at = models.DateTimeField(null=True, blank=True)
+    block_reason = models.CharField(max_length=255, blank=True, default="")
+    purchases_suspended_at = models.DateTimeField(null=True, blank=True)
+    suspension_reason = models.CharField(max_length=255, blank=True, default="")
+
     objects = UserManager()
 
     USERNAME_FIELD = "email"
@@ -112,3 +119,100 @@ class JobRun(models.Model):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class OperatorAction(models.Model):
+    """The audit log: one row per operator action, written in the transaction of the change.
+
+    Append-only: PostgreSQL refuses to change or delete a row (only the links to a deleted
+    account may be cleared). The back office's permissions hang on this model (roles are
+    groups holding them, created by ``rentals/migrations/0011_backoffice_roles``).
+    """
+
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_email = models.CharField(max_length=254, blank=True, help_text="Kept if deleted.")
+    action = models.CharField(max_length=64, db_index=True)
+    target_kind = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64)
+    target_label = models.CharField(max_length=255, blank=True)
+    customer = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The customer the action concerns, when it concerns one.",
+    )
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        indexes = [
+            models.Index(fields=["target_kind", "target_id"], name="audit_target_idx"),
+            models.Index(fields=["customer", "-created_at"], name="audit_customer_idx"),
+        ]
+        permissions = [
+            ("view_customer", "View customer pages and use the support search"),
+            ("refund_order", "Refund an order"),
+            ("adjust_balance", "Adjust a balance up to SMSBOX_SUPPORT_ADJUST_LIMIT"),
+            ("adjust_balance_unlimited", "Adjust a balance by any amount"),
+            ("approve_adjustment", "Approve or reject another operator's adjustment"),
+            ("block_customer", "Block and unblock accounts"),
+            ("change_tier", "Change a customer's tier"),
+            ("resend_verification", "Resend the verification e-mail"),
+            ("delete_account", "Start an account's deletion"),
+            ("add_note", "Write operator notes"),
+            ("view_reports", "View the reports"),
+            ("operate_providers", "Operate upstream providers (test, sync, disable)"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_email or 'system'} {self.action} {self.target_kind}:{self.target_id}"
+
+
+class OperatorNote(models.Model):
+    """A note an operator wrote about a customer."""
+
+    customer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="operator_notes")
+    author = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Note on {self.customer_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AlertEpisode(models.Model):
+    """One episode of an operator alert (e.g. a provider's breaker open): the alert is sent
+    when the episode opens, once; the episode closes when the condition clears."""
+
+    kind = models.CharField(max_length=32)
+    subject = models.CharField(max_length=64, help_text="What it is about, e.g. provider:3.")
+    detail = models.TextField(blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject"],
+                condition=models.Q(closed_at__isnull=True),
+                name="alert_one_open_episode",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject} since {self.opened_at:%Y-%m-%d %H:%M}"

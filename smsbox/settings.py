@@ -405,3 +405,52 @@ SMSBOX_DASHBOARD_PAGE_SIZE = env.int("SMSBOX_DASHBOARD_PAGE_SIZE", default=25)
 SMSBOX_DASHBOARD_POLL_MS = env.int("SMSBOX_DASHBOARD_POLL_MS", default=2000)
 # The link that confirms a new e-mail address expires after this many hours.
 SMSBOX_EMAIL_CHANGE_LINK_HOURS = env.int("SMSBOX_EMAIL_CHANGE_LINK_HOURS", default=48)
+
+# --- Back office (rentals/backoffice, wallets/adjustments; README "Operators") ----------------
+# Support adjusts a balance by at most this much per action; above the threshold an adjustment
+# waits for a second operator's approval (maker-checker).
+SMSBOX_SUPPORT_ADJUST_LIMIT = env.get_value(
+    "SMSBOX_SUPPORT_ADJUST_LIMIT", cast=Decimal, default=Decimal("20")
+)
+SMSBOX_FOUR_EYES_THRESHOLD = env.get_value(
+    "SMSBOX_FOUR_EYES_THRESHOLD", cast=Decimal, default=Decimal("100")
+)
+# Operator alerts by e-mail (each once per episode, recorded in the job history).
+SMSBOX_ALERT_EMAILS = env.list("SMSBOX_ALERT_EMAILS", default=[])
+SMSBOX_ALERT_RUNWAY_HOURS = env.int("SMSBOX_ALERT_RUNWAY_HOURS", default=24)
+SMSBOX_ALERT_SUCCESS_RATE = env.get_value(
+    "SMSBOX_ALERT_SUCCESS_RATE", cast=Decimal, default=Decimal("0.5")
+)
+SMSBOX_ALERT_BREAKER_MINUTES = env.int("SMSBOX_ALERT_BREAKER_MINUTES", default=10)
+# Abuse rule: off unless a rate is set; purchases of an account under the rate after the
+# minimum of orders in a day are suspended.
+SMSBOX_ABUSE_SUCCESS_RATE = env.get_value("SMSBOX_ABUSE_SUCCESS_RATE", cast=Decimal, default=None)
+SMSBOX_ABUSE_MIN_ORDERS = env.int("SMSBOX_ABUSE_MIN_ORDERS", default=20)
+# Staff security, on by default in production: TOTP two-factor on the admin (django-otp),
+# login lockout (django-axes), staff sessions ending after inactivity (0 = never).
+SMSBOX_STAFF_2FA = env_bool("SMSBOX_STAFF_2FA", default=not DEBUG)
+SMSBOX_STAFF_LOCKOUT = env_bool("SMSBOX_STAFF_LOCKOUT", default=not DEBUG)
+SMSBOX_STAFF_SESSION_MINUTES = env.int("SMSBOX_STAFF_SESSION_MINUTES", default=0 if DEBUG else 30)
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes"]
+_after_auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE = [
+    *MIDDLEWARE[:_after_auth],
+    "django_otp.middleware.OTPMiddleware",
+    *MIDDLEWARE[_after_auth:],
+    "smsbox.middleware.BlockedAccountMiddleware",
+    "smsbox.middleware.StaffSessionMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+AXES_ENABLED = SMSBOX_STAFF_LOCKOUT
+AXES_FAILURE_LIMIT = env.int("SMSBOX_STAFF_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = env.int("SMSBOX_STAFF_LOCKOUT_HOURS", default=1)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+SILENCED_SYSTEM_CHECKS = [] if SMSBOX_STAFF_LOCKOUT else ["axes.W003"]  # its backend is off
+if SMSBOX_STAFF_LOCKOUT:
+    AUTHENTICATION_BACKENDS = [
+        "axes.backends.AxesStandaloneBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+OTP_TOTP_ISSUER = "smsbox"

@@ -12,11 +12,17 @@ from smsbox.forms import EmailPasswordResetForm, LoginForm
 admin.site.site_header = "smsbox back office"
 admin.site.site_title = "smsbox"
 admin.site.index_title = "Operations"
+if settings.SMSBOX_STAFF_2FA:  # the admin asks staff for a TOTP code besides the password
+    from django_otp.admin import OTPAdminSite
+
+    admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("healthz/ping", views.healthz_ping, name="healthz-ping"),
     # The client APIs before the rest: Django tries the patterns in order, and these are polled.
     path("", include("rentals.urls")),
+    # The back office's cross-app pages (rentals/backoffice), behind the admin site's login.
+    path("admin/backoffice/", include("rentals.backoffice.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     # Customer accounts: Django's auth views with templates in templates/registration/.

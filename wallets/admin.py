@@ -11,9 +11,15 @@ from django.utils.html import format_html, format_html_join
 from smsbox.admin import UserAdmin
 from smsbox.errors import ApplicationError
 from smsbox.models import User
-from wallets.models import LedgerEntry, Wallet
+from wallets.adjustments import (
+    adjust_outcome_text,
+    adjustment_approve,
+    adjustment_reject,
+    operator_adjust,
+)
+from wallets.models import AdjustmentRequest, LedgerEntry, Wallet
 from wallets.selectors import wallet_for_user, wallet_summary
-from wallets.services import wallet_adjust, wallet_get_or_create
+from wallets.services import wallet_get_or_create
 
 LATEST_ENTRIES = 20
 ENTRY_COLUMNS = ("time", "kind", "amount", "balance after", "reference", "actor", "memo")
@@ -131,7 +137,7 @@ class WalletUserAdmin(UserAdmin):
             f"recharged {summary.total_recharge} · consumed {summary.total_consume}"
         )
 
-    @admin.action(description="Adjust balance of the selected customers")
+    @admin.action(description="Adjust balance of the selected customers", permissions=["adjust"])
     def adjust_balance(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
         form = AdjustBalanceForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
@@ -147,25 +153,59 @@ class WalletUserAdmin(UserAdmin):
         }
         return TemplateResponse(request, "admin/wallets/adjust_balance.html", context)
 
+    def has_adjust_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("smsbox.adjust_balance")
+
     def _adjust(self, request: HttpRequest, users: QuerySet[User], data: dict) -> None:
         for user in users:
             try:
-                entry = wallet_adjust(
+                outcome = operator_adjust(
                     wallet=wallet_get_or_create(user=user),
                     amount=data["amount"],
                     actor=request.user,
                     reason=data["reason"],
-                    idempotency_key=f"{data['token']}:{user.pk}",
+                    token=f"{data['token']}:{user.pk}",
                 )
             except ApplicationError as error:
                 self.message_user(request, f"{user}: {error.message}", messages.ERROR)
             else:
-                self.message_user(
-                    request, f"{user}: {entry.amount:+} → balance {entry.balance_after}"
-                )
+                self.message_user(request, f"{user}: {adjust_outcome_text(outcome)}")
 
 
 admin.site.unregister(User)
 admin.site.register(User, WalletUserAdmin)
+
+
+@admin.register(AdjustmentRequest)
+class AdjustmentRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Adjustments above the four-eyes threshold, approved or rejected by a second operator."""
+
+    list_display = ["created_at", "wallet", "amount", "reason", "status", "maker", "checker"]
+    list_filter = ["status"]
+    list_select_related = ["wallet__user", "maker", "checker"]
+    search_fields = ["wallet__user__email", "maker__email", "reason", "=id"]
+    readonly_fields = [f.name for f in AdjustmentRequest._meta.fields]
+    actions = ["approve", "reject"]
+
+    @admin.action(description="Approve (moves the money)", permissions=["decide"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[AdjustmentRequest]) -> None:
+        self._decide(request, queryset, adjustment_approve, "approved")
+
+    @admin.action(description="Reject", permissions=["decide"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[AdjustmentRequest]) -> None:
+        self._decide(request, queryset, adjustment_reject, "rejected")
+
+    def _decide(self, request: HttpRequest, queryset, service, verb: str) -> None:
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                service(request_id=pk, checker=request.user)
+            except ApplicationError as error:
+                self.message_user(request, f"Request {pk}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Request {pk} {verb}.", messages.SUCCESS)
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("smsbox.approve_adjustment")
+
 
 from wallets import payments_admin  # noqa: E402, F401  (registers the payments admin)

@@ -64,3 +64,13 @@ class CallbackTooLarge(InvalidInput):
     code = "CALLBACK_TOO_LARGE"
     message = "The callback body is too large."
     status = 413
+
+
+class AdjustmentAlreadyDecided(Conflict):
+    code = "ADJUSTMENT_DECIDED"
+    message = "This adjustment was already approved or rejected."
+
+
+class SelfApprovalRefused(Conflict):
+    code = "SELF_APPROVAL"
+    message = "An adjustment must be approved by another operator than the one who asked."

@@ -266,3 +266,44 @@ class SandboxInvoice(models.Model):
 
     def __str__(self) -> str:
         return f"Sandbox invoice {self.ref}"
+
+
+class AdjustmentRequest(models.Model):
+    """An operator's adjustment above ``SMSBOX_FOUR_EYES_THRESHOLD``, waiting for a second
+    operator (maker-checker). Approving it writes the ledger entry with the idempotency key
+    ``adjustment:request:<id>``, so however many approvals race, the money moves once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="adjustment_requests")
+    amount = models.DecimalField(**money_field_kwargs())
+    reason = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    maker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    checker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    entry = models.OneToOneField(
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    token = models.CharField(max_length=64, unique=True, help_text="One per submitted form.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="adjustment_request_non_zero"),
+            models.CheckConstraint(
+                condition=Q(checker__isnull=True) | ~Q(checker=models.F("maker")),
+                name="adjustment_request_four_eyes",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Adjustment {self.amount:+} on wallet #{self.wallet_id} ({self.status})"

@@ -41,6 +41,8 @@ class Action:
     cached: Callable[[dict[str, str]], Sequence[str]] | None = None
 
 
+# The protocol has no token for an indefinite block: a ban without end says it to its clients.
+BLOCKED_UNTIL = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _RENT_TOKENS = {"NOT_FOUND": "INVALID_PHONE", "NO_ACTIVATION": "INVALID_PHONE"}
 
 ACTIONS: dict[str, Action] = {
@@ -114,6 +116,8 @@ def handler_api(request: HttpRequest) -> HttpResponse:
     if api_key is None:
         return error_response("BAD_KEY", kind)
     user = api_key.user
+    if user.blocked_at is not None:  # blocked by an operator: banned until further notice
+        return error_response(f"BANNED:{ban_datetime(BLOCKED_UNTIL)}", kind)
     if user.is_banned():
         return error_response(f"BANNED:{ban_datetime(user.banned_until)}", kind)
     if refusal is not None:

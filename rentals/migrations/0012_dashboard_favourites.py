@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('providers', '0006_open_order_indexes'),
-        ('rentals', '0009_open_order_indexes'),
+        ('rentals', '0011_backoffice_roles'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

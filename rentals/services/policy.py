@@ -13,7 +13,13 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from rentals.errors import ChannelsLimit, DailyCapReached, MaxPriceLimit, SpendPolicyTooLoose
+from rentals.errors import (
+    ChannelsLimit,
+    DailyCapReached,
+    MaxPriceLimit,
+    PurchasesSuspended,
+    SpendPolicyTooLoose,
+)
 from rentals.models import Activation, SpendPolicy
 from smsbox.errors import InvalidInput
 from smsbox.models import User
@@ -106,8 +112,16 @@ def spend_policy_check_price(*, policy: EffectivePolicy, price: Decimal) -> None
         )
 
 
+def purchases_allowed_check(*, user: User) -> None:
+    """``PurchasesSuspended`` when an operator blocked the account or the abuse rule
+    suspended its purchases."""
+    if user.blocked_at is not None or user.purchases_suspended_at is not None:
+        raise PurchasesSuspended(extra={"reason": user.suspension_reason or user.block_reason})
+
+
 def spend_policy_check_locked(*, user: User, policy: EffectivePolicy, price: Decimal) -> None:
-    """Daily cap and concurrency; call with the user's row locked."""
+    """Suspension, daily cap and concurrency; call with the user's row locked."""
+    purchases_allowed_check(user=user)
     if policy.max_concurrent is not None:
         open_count = Activation.objects.filter(user=user, state__in=Activation.OPEN_STATES).count()
         if open_count >= policy.max_concurrent:

@@ -62,6 +62,7 @@ from rentals.rental_selectors import (
     rental_quote,
     rentals_renewal_due,
 )
+from rentals.services.policy import purchases_allowed_check
 from rentals.services.rental_endings import (  # noqa: F401 (the public API of rentals)
     _give_back,
     cancel_window,
@@ -119,6 +120,7 @@ def rental_purchase(
     provider can, ``InsufficientFunds`` (nothing written) when the balance is too low. A rent
     call of unknown outcome answers the rental in ``unknown`` (charged; settled by the expiry
     job). A repeated ``idempotency_key`` answers the rental it made the first time."""
+    purchases_allowed_check(user=user)
     if idempotency_key:
         existing = Rental.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:

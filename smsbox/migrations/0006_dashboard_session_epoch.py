@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('smsbox', '0003_periodic_jobs'),
+        ('smsbox', '0005_backoffice_audit'),
     ]
 
     operations = [

@@ -1,0 +1,247 @@
+"""Reports for Finance and the owner: aggregate SQL per period and dimension, charts, CSV.
+
+Every figure is one grouped query (``GROUP BY`` period, dimension) over activations:
+
+* orders: activations that got a number; revenue: what was charged for those not refunded;
+  upstream cost: what those cost upstream; margin: revenue - cost;
+* refunds: activations refunded (cancelled, expired, not delivered) — count and amount;
+* success rate: orders with an SMS ÷ orders; time to code: average of first SMS - number.
+
+Customers (active, new, top) and the providers' balance runway (upstream balance ÷ the last
+7 days' upstream spend per day) complete the page. Each table is exportable as CSV.
+"""
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Avg, Count, DecimalField, F, Q, Sum, Value
+from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+
+from providers.models import Provider
+from providers.selectors import provider_balance
+from rentals.models import Activation
+from smsbox.models import User
+from smsbox.money import ZERO, money_field_kwargs, to_cents
+
+PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+DIMENSIONS = {
+    "none": None,
+    "provider": "provider__name",
+    "service": "service__name",
+    "country": "country__name_en",
+}
+TOP = 10
+RUNWAY_DAYS = 7
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    start: datetime
+    end: datetime
+    period: str = "day"
+    dimension: str = "none"
+
+
+def _money(expression) -> Coalesce:
+    return Coalesce(expression, Value(ZERO), output_field=DecimalField(**money_field_kwargs()))
+
+
+def _kept() -> Q:
+    return ~Q(state__in=Activation.REFUNDED_STATES)
+
+
+def activity_rows(query: ReportQuery) -> list[dict[str, Any]]:
+    """Revenue, cost, margin, refunds, success rate and time to code per period (and
+    dimension)."""
+    group = ["bucket", *([DIMENSIONS[query.dimension]] if DIMENSIONS[query.dimension] else [])]
+    rows = (
+        Activation.objects.filter(created_at__gte=query.start, created_at__lt=query.end)
+        .annotate(bucket=PERIODS[query.period]("created_at"))
+        .values(*group)
+        .annotate(
+            orders=Count("id", filter=Q(number_at__isnull=False)),
+            with_sms=Count("id", filter=Q(number_at__isnull=False, sms_received_at__isnull=False)),
+            revenue=_money(Sum("price", filter=_kept())),
+            cost=_money(Sum("cost", filter=_kept() & Q(number_at__isnull=False))),
+            refunds=Count("id", filter=Q(state__in=Activation.REFUNDED_STATES)),
+            refunded=_money(Sum("price", filter=Q(state__in=Activation.REFUNDED_STATES))),
+            time_to_code=Avg(F("sms_received_at") - F("number_at")),
+        )
+        .order_by(*group)
+    )
+    return [_activity(row, query.dimension) for row in rows]
+
+
+def _activity(row: dict[str, Any], dimension: str) -> dict[str, Any]:
+    orders = row["orders"]
+    ttc = row["time_to_code"]
+    return {
+        "period": row["bucket"].date().isoformat(),
+        "group": row.get(DIMENSIONS[dimension], "") if DIMENSIONS[dimension] else "",
+        "orders": orders,
+        "revenue": to_cents(row["revenue"]),
+        "cost": to_cents(row["cost"]),
+        "margin": to_cents(row["revenue"] - row["cost"]),
+        "refunds": row["refunds"],
+        "refunded": to_cents(row["refunded"]),
+        "success_rate": round(row["with_sms"] / orders, 3) if orders else None,
+        "time_to_code_s": round(ttc.total_seconds()) if ttc is not None else None,
+    }
+
+
+def customer_rows(query: ReportQuery) -> list[dict[str, Any]]:
+    """Active customers (who bought) and new customers (who signed up) per period."""
+    trunc = PERIODS[query.period]
+    active = (
+        Activation.objects.filter(created_at__gte=query.start, created_at__lt=query.end)
+        .annotate(bucket=trunc("created_at"))
+        .values("bucket")
+        .annotate(active=Count("user_id", distinct=True))
+    )
+    new = (
+        User.objects.filter(created_at__gte=query.start, created_at__lt=query.end, is_staff=False)
+        .annotate(bucket=trunc("created_at"))
+        .values("bucket")
+        .annotate(new=Count("id"))
+    )
+    table: dict[str, dict[str, Any]] = {}
+    for row in active:
+        table.setdefault(row["bucket"].date().isoformat(), {"active": 0, "new": 0})["active"] = row[
+            "active"
+        ]
+    for row in new:
+        table.setdefault(row["bucket"].date().isoformat(), {"active": 0, "new": 0})["new"] = row[
+            "new"
+        ]
+    return [{"period": key, **table[key]} for key in sorted(table)]
+
+
+def top_customer_rows(query: ReportQuery) -> list[dict[str, Any]]:
+    rows = (
+        Activation.objects.filter(created_at__gte=query.start, created_at__lt=query.end)
+        .filter(_kept())
+        .values("user_id", "user__email")
+        .annotate(orders=Count("id"), revenue=_money(Sum("price")))
+        .order_by("-revenue", "user_id")[:TOP]
+    )
+    return [
+        {"customer": r["user__email"], "orders": r["orders"], "revenue": to_cents(r["revenue"])}
+        for r in rows
+    ]
+
+
+def runway_rows(*, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Each enabled provider's cached balance ÷ its upstream spend per day over 7 days."""
+    since = (now or timezone.now()) - timedelta(days=RUNWAY_DAYS)
+    spend = dict(
+        Activation.objects.filter(created_at__gte=since, number_at__isnull=False)
+        .filter(_kept())
+        .values("provider_id")
+        .annotate(total=_money(Sum("cost")))
+        .values_list("provider_id", "total")
+    )
+    rows = []
+    for provider in Provider.objects.filter(enabled=True).order_by("name"):
+        balance = provider_balance(provider=provider).amount
+        per_day = spend.get(provider.pk, ZERO) / RUNWAY_DAYS
+        rows.append(
+            {
+                "provider": provider.name,
+                "balance": balance,
+                "spend_per_day": to_cents(per_day),
+                "runway_hours": _runway_hours(balance, per_day),
+            }
+        )
+    return rows
+
+
+def _runway_hours(balance: Decimal | None, per_day: Decimal) -> int | None:
+    if balance is None or per_day <= ZERO:
+        return None
+    return int(balance / per_day * 24)
+
+
+TABLES = {
+    "activity": activity_rows,
+    "customers": customer_rows,
+    "top": top_customer_rows,
+    "runway": lambda query: runway_rows(),
+}
+
+
+def report_query(params) -> ReportQuery:
+    """The query the page's form asks for; anything unreadable falls back to the last 30 days
+    by day."""
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    start = _date(params.get("start")) or today - timedelta(days=30)
+    end = _date(params.get("end"))
+    end = (end + timedelta(days=1)) if end else today + timedelta(days=1)
+    period = params.get("period") if params.get("period") in PERIODS else "day"
+    dimension = params.get("dimension") if params.get("dimension") in DIMENSIONS else "none"
+    return ReportQuery(start=start, end=end, period=period, dimension=dimension)
+
+
+def _date(raw: object) -> datetime | None:
+    try:
+        parsed = datetime.strptime(str(raw or ""), "%Y-%m-%d")
+    except ValueError:
+        return None
+    return timezone.make_aware(parsed, timezone.get_current_timezone())
+
+
+# --- views ------------------------------------------------------------------------------------
+def _require(request: HttpRequest) -> None:
+    if not request.user.has_perm("smsbox.view_reports"):
+        raise PermissionDenied("Reports are for Finance and the owner.")
+
+
+def reports_view(request: HttpRequest) -> HttpResponse:
+    from rentals.backoffice.views import page
+
+    _require(request)
+    query = report_query(request.GET)
+    tables = {name: rows(query) for name, rows in TABLES.items()}
+    chart = _chart(tables["activity"]) if query.dimension == "none" else None
+    return page(
+        request,
+        "admin/backoffice/reports.html",
+        "Reports",
+        query=query,
+        end_shown=(query.end - timedelta(days=1)).date(),
+        tables=tables,
+        chart=chart,
+        periods=list(PERIODS),
+        dimensions=list(DIMENSIONS),
+        querystring=request.GET.urlencode(),
+    )
+
+
+def _chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "labels": [row["period"] for row in rows],
+        "revenue": [str(row["revenue"]) for row in rows],
+        "cost": [str(row["cost"]) for row in rows],
+        "margin": [str(row["margin"]) for row in rows],
+        "refunded": [str(row["refunded"]) for row in rows],
+    }
+
+
+def reports_csv(request: HttpRequest, table: str) -> HttpResponse:
+    _require(request)
+    rows_of = TABLES.get(table)
+    if rows_of is None:
+        raise Http404("No such table.")
+    rows = rows_of(report_query(request.GET))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="smsbox-{table}.csv"'
+    if rows:
+        writer = csv.DictWriter(response, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return response
