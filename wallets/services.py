@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 
 from smsbox.models import User
@@ -255,3 +255,51 @@ def _signed(amount: Decimal) -> Decimal:
     if abs(amount) >= LARGEST or amount.normalize().as_tuple().exponent < -MONEY_DECIMAL_PLACES:
         raise InvalidAmount(f"At most {MONEY_DECIMAL_PLACES} decimal places and below {LARGEST}.")
     return amount
+
+
+# --- the purchase path's charge, as one statement (PostgreSQL) --------------------------------
+# The wallet's row is taken by the conditional UPDATE itself (no SELECT … FOR UPDATE first): it
+# waits for a concurrent charge, then re-checks ``balance >= amount`` on the row as committed.
+# The CHECK constraint on the balance stays the last line of defence.
+_CHARGE_WITH = """
+WITH charged AS (
+    UPDATE wallets_wallet SET balance = balance - %s, updated_at = %s
+    WHERE id = %s AND balance >= %s
+    RETURNING id, balance
+), entry AS (
+    INSERT INTO wallets_ledgerentry (wallet_id, kind, amount, balance_after, reference_kind,
+        reference_id, idempotency_key, actor_id, memo, created_at)
+    SELECT charged.id, %s, %s, charged.balance, %s, %s, %s, NULL, %s, %s FROM charged
+    RETURNING id
+), record AS ({record})
+SELECT balance FROM charged
+"""
+
+
+def wallet_charge_recording(
+    *,
+    wallet_id: int,
+    amount: Decimal,
+    reference: Reference,
+    memo: str,
+    now,
+    record_sql: str,
+    record_params: list,
+) -> Decimal:
+    """``wallet_charge`` of a new reference in one round trip, together with the statement
+    that records what was bought: ``record_sql`` is an ``INSERT … SELECT … FROM charged`` that
+    writes its row only when the charge went through. PostgreSQL only, inside the caller's
+    transaction; answers the balance after the charge or raises ``InsufficientFunds`` (nothing
+    written). For a reference never charged before: its idempotency key is new by construction.
+    """
+    charge = _positive(amount)
+    params = [charge, now, wallet_id, charge, Kind.CHARGE, -charge, reference.kind]
+    params += [str(reference.id), reference.key(Kind.CHARGE), memo[:255], now, *record_params]
+    with connection.cursor() as cursor:
+        cursor.execute(_CHARGE_WITH.format(record=record_sql), params)
+        row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+        cursor.execute("SELECT balance FROM wallets_wallet WHERE id = %s", [wallet_id])
+        balance = cursor.fetchone()[0]
+    raise InsufficientFunds(extra={"balance": str(balance), "amount": str(charge)})

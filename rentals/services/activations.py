@@ -21,18 +21,20 @@ from __future__ import annotations
 
 import logging
 import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from providers.adapters import NoNumbers, OutcomeUnknown, Transient, UpstreamError, adapter_for
 from providers.models import Country, Service
 from providers.router import RoutedOffer, RoutedPurchase, purchase_route, routable_offers
+from rentals.activation_cache import activation_cache_drop
 from rentals.errors import (
     BadQuantity,
     BadStatus,
@@ -45,14 +47,22 @@ from rentals.errors import (
 )
 from rentals.models import Activation, NumberBan
 from rentals.services.policy import (
+    purchases_allowed_check,
     spend_policy_check_locked,
+    spend_policy_check_locked_sql,
     spend_policy_check_price,
     spend_policy_effective,
 )
 from smsbox.errors import ApplicationError, InvalidInput
 from smsbox.models import User
 from wallets.models import LedgerEntry
-from wallets.services import Reference, wallet_charge, wallet_get_or_create, wallet_refund
+from wallets.services import (
+    Reference,
+    wallet_charge,
+    wallet_charge_recording,
+    wallet_get_or_create,
+    wallet_refund,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -158,29 +168,109 @@ def _open(
 ) -> Activation:
     """Step 1: in one transaction check the spend policy, record and charge."""
     now = timezone.now()
+    fields = dict(
+        user=user,
+        service=service,
+        country=country,
+        operator=operator,
+        price=price,
+        state=State.PROCESSING,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.SMSBOX_ACTIVATION_TTL),
+        idempotency_key=key,
+        webhook_url=webhook_url,
+        replaces=replaces,
+    )
+    purchases_allowed_check(user=user)
+    if connection.vendor == "postgresql":
+        return _open_sql(policy=policy, fields=fields)
     with transaction.atomic():
         _lock_customer(user.pk)
         spend_policy_check_locked(user=user, policy=policy, price=price)
-        activation = _create_numbered(
-            user=user,
-            service=service,
-            country=country,
-            operator=operator,
-            price=price,
-            state=State.PROCESSING,
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.SMSBOX_ACTIVATION_TTL),
-            idempotency_key=key,
-            webhook_url=webhook_url,
-            replaces=replaces,
-        )
+        activation = _create_numbered(**fields)
         wallet_charge(
             wallet=wallet_get_or_create(user=user),
             amount=price,
             reference=activation_reference(activation),
-            memo=f"Activation {activation.display_number} ({service.code})",
+            memo=_charge_memo(activation),
         )
     return activation
+
+
+def _charge_memo(activation: Activation) -> str:
+    return f"Activation {activation.display_number} ({activation.service.code})"
+
+
+def _open_sql(*, policy, fields: dict) -> Activation:
+    """Step 1 on PostgreSQL in three statements: lock the customer (reading their wallet and a
+    fresh activation id), count their open activations and today's spending under that lock,
+    then charge the wallet and insert the ledger entry and the activation in one round trip.
+    A taken display number (unique) rolls the attempt back and draws another."""
+    user = fields["user"]
+    for attempt in range(DISPLAY_NUMBER_ATTEMPTS):
+        activation = Activation(
+            display_number=_display_number(fields["created_at"]),
+            binding_key=secrets.token_urlsafe(24),
+            **fields,
+        )
+        try:
+            with transaction.atomic():
+                wallet_id, activation.pk = _lock_customer_sql(user.pk)
+                if wallet_id is None:  # never deposited: no money, but the error says so
+                    wallet_id = wallet_get_or_create(user=user).pk
+                spend_policy_check_locked_sql(
+                    user_id=user.pk, policy=policy, price=activation.price
+                )
+                wallet_charge_recording(
+                    wallet_id=wallet_id,
+                    amount=activation.price,
+                    reference=activation_reference(activation),
+                    memo=_charge_memo(activation),
+                    now=activation.created_at,
+                    record_sql=_INSERT_ACTIVATION,
+                    record_params=_insert_values(activation),
+                )
+        except IntegrityError as exc:
+            if "display_number" not in _constraint(exc) or attempt == DISPLAY_NUMBER_ATTEMPTS - 1:
+                raise
+            logger.info("display number %s taken, drawing another", activation.display_number)
+            continue
+        activation._state.adding = False
+        activation._state.db = connection.alias
+        return activation
+    raise AssertionError("unreachable")
+
+
+def _lock_customer_sql(user_id: int) -> tuple[int | None, int]:
+    """The customer's row lock (first in the lock order), their wallet's id and the next
+    activation id, in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_CUSTOMER, [user_id])
+        return cursor.fetchone()
+
+
+_LOCK_CUSTOMER = """
+SELECT w.id, nextval(pg_get_serial_sequence('rentals_activation', 'id'))
+FROM smsbox_user u LEFT JOIN wallets_wallet w ON w.user_id = u.id
+WHERE u.id = %s FOR UPDATE OF u
+"""
+# Every column of the activation (fields added later included, with their defaults).
+_ACTIVATION_FIELDS = list(Activation._meta.concrete_fields)
+_INSERT_ACTIVATION = (
+    f"INSERT INTO rentals_activation ({', '.join(f.column for f in _ACTIVATION_FIELDS)}) "  # noqa: S608 (constants)
+    f"SELECT {', '.join(['%s'] * len(_ACTIVATION_FIELDS))} FROM charged"
+)
+
+
+def _insert_values(activation: Activation) -> list:
+    return [
+        f.get_db_prep_save(f.pre_save(activation, True), connection) for f in _ACTIVATION_FIELDS
+    ]
+
+
+def _constraint(exc: IntegrityError) -> str:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", "") or ""
 
 
 def _create_numbered(**fields) -> Activation:
@@ -243,24 +333,62 @@ def _buy(
 
 def _deliver(activation: Activation, routed: RoutedPurchase) -> Activation:
     try:
-        with transaction.atomic():
-            locked = _lock_row(activation)
-            if locked.state == State.PROCESSING:
-                _give_number(
-                    locked,
-                    provider=routed.provider,
-                    upstream_id=routed.upstream_id,
-                    phone=routed.phone,
-                    cost=routed.cost,
-                )
-                return locked
+        if connection.vendor == "postgresql":
+            delivered = _give_number_sql(activation, routed)
+        else:
+            delivered = _give_number_orm(activation, routed)
     except IntegrityError:
         # Reconciliation gave this number to a crashed purchase meanwhile: it is that one's now.
         _fail(activation, reason="NUMBER_TAKEN")
         raise NoNumbers("The number went to another order.") from None
+    if delivered is not None:
+        return delivered
     # Settled meanwhile (reconciliation took it for a crash): we do not want this number.
     _release(routed.provider, routed.upstream_id)
-    return locked
+    return Activation.objects.select_related("user", "service", "country", "provider").get(
+        pk=activation.pk
+    )
+
+
+def _give_number_orm(activation: Activation, routed: RoutedPurchase) -> Activation | None:
+    with transaction.atomic():
+        locked = _lock_row(activation)
+        if locked.state != State.PROCESSING:
+            return None
+        _give_number(
+            locked,
+            provider=routed.provider,
+            upstream_id=routed.upstream_id,
+            phone=routed.phone,
+            cost=routed.cost,
+        )
+        return locked
+
+
+def _give_number_sql(activation: Activation, routed: RoutedPurchase) -> Activation | None:
+    """Step 3 on PostgreSQL: one conditional UPDATE (only a purchase still ``processing`` gets
+    its number), in a savepoint when a caller's transaction is open; None when it was settled
+    meanwhile. The UPDATE bypasses the model's signals, so the cached copy is dropped here."""
+    now = timezone.now()
+    params = [routed.provider.pk, routed.upstream_id, routed.phone, routed.cost, now]
+    scope = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with scope, connection.cursor() as cursor:
+        cursor.execute(_GIVE_NUMBER, [*params, activation.pk])
+        given = cursor.rowcount == 1
+    activation_cache_drop([activation.pk])
+    if not given:
+        return None
+    activation.provider = routed.provider
+    activation.upstream_id, activation.phone, activation.cost = params[1:4]
+    activation.state, activation.number_at = State.WAITING, now
+    return activation
+
+
+_GIVE_NUMBER = """
+UPDATE rentals_activation
+SET provider_id = %s, upstream_id = %s, phone = %s, cost = %s, state = 'waiting', number_at = %s
+WHERE id = %s AND state = 'processing'
+"""
 
 
 def _give_number(

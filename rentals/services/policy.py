@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -120,23 +120,56 @@ def purchases_allowed_check(*, user: User) -> None:
 
 
 def spend_policy_check_locked(*, user: User, policy: EffectivePolicy, price: Decimal) -> None:
-    """Suspension, daily cap and concurrency; call with the user's row locked."""
-    purchases_allowed_check(user=user)
+    """Daily cap and concurrency; call with the user's row locked."""
+    open_count = spent = None
     if policy.max_concurrent is not None:
         open_count = Activation.objects.filter(user=user, state__in=Activation.OPEN_STATES).count()
-        if open_count >= policy.max_concurrent:
-            raise ChannelsLimit(
-                f"You have {open_count} open activations; your limit is {policy.max_concurrent}.",
-                extra={"limit": policy.max_concurrent},
-            )
     if policy.daily_cap is not None:
         spent = _spent_since(user=user, since=_start_of_day())
-        if spent + price > policy.daily_cap:
-            raise DailyCapReached(
-                f"You spent {format_money(spent)} today; your daily cap is "
-                f"{format_money(policy.daily_cap)}.",
-                extra={"spent": format_money(spent), "cap": format_money(policy.daily_cap)},
-            )
+    _check_totals(policy=policy, price=price, open_count=open_count, spent=spent)
+
+
+def spend_policy_check_locked_sql(*, user_id: int, policy: EffectivePolicy, price: Decimal) -> None:
+    """``spend_policy_check_locked`` in one statement (PostgreSQL): the customer's open
+    activations and today's spending, read through the partial index of open activations and
+    the customer's recent ones. Call with the user's row locked, in a statement after the one
+    that took the lock, so that it sees every purchase committed before."""
+    if policy.max_concurrent is None and policy.daily_cap is None:
+        return
+    day = _start_of_day()
+    with connection.cursor() as cursor:
+        cursor.execute(_TOTALS, [day, user_id, day])
+        open_count, spent = cursor.fetchone()
+    _check_totals(policy=policy, price=price, open_count=open_count, spent=spent)
+
+
+def _in(states) -> str:
+    return "(" + ", ".join(f"'{state}'" for state in states) + ")"  # the model's constants
+
+
+# The open states as literals, so that the planner uses the partial index of open activations.
+_OPEN, _REFUNDED = _in(Activation.OPEN_STATES), _in(Activation.REFUNDED_STATES)
+_TOTALS = (
+    f"SELECT count(*) FILTER (WHERE state IN {_OPEN}), "  # noqa: S608 (constants)
+    f"coalesce(sum(price) FILTER (WHERE created_at >= %s AND state NOT IN {_REFUNDED}), 0) "
+    f"FROM rentals_activation WHERE user_id = %s AND (state IN {_OPEN} OR created_at >= %s)"
+)
+
+
+def _check_totals(
+    *, policy: EffectivePolicy, price: Decimal, open_count: int | None, spent: Decimal | None
+) -> None:
+    if policy.max_concurrent is not None and open_count >= policy.max_concurrent:
+        raise ChannelsLimit(
+            f"You have {open_count} open activations; your limit is {policy.max_concurrent}.",
+            extra={"limit": policy.max_concurrent},
+        )
+    if policy.daily_cap is not None and spent + price > policy.daily_cap:
+        raise DailyCapReached(
+            f"You spent {format_money(spent)} today; your daily cap is "
+            f"{format_money(policy.daily_cap)}.",
+            extra={"spent": format_money(spent), "cap": format_money(policy.daily_cap)},
+        )
 
 
 def _spent_since(*, user: User, since: datetime) -> Decimal:

@@ -203,3 +203,23 @@ def test_a_loopback_url_is_refused_unless_allowed(
         sms_arrives(activation, "code 123456")
     assert WebhookDelivery.objects.get().status == "failed"
     assert receiver.requests == []
+
+
+@pytest.mark.parametrize("field", ["blocked_at", "purchases_suspended_at"])
+def test_a_blocked_or_suspended_account_buys_nothing_and_is_charged_nothing(
+    customer, simulator, telegram, usa, field
+):
+    # given: an account an operator blocked, or the abuse rule suspended
+    from django.utils import timezone
+
+    from rentals.errors import PurchasesSuspended
+
+    User.objects.filter(pk=customer.pk).update(**{field: timezone.now()})
+    customer.refresh_from_db()
+    balance = wallet_for_user(customer).balance
+
+    # when / then
+    with pytest.raises(PurchasesSuspended):
+        buy(customer, telegram, usa)
+    assert not Activation.objects.exists()
+    assert wallet_for_user(customer).balance == balance

@@ -1,0 +1,288 @@
+"""The purchase path's hand-written statements on PostgreSQL, one test (or more) each: the
+customer's lock, the spend totals under it, the charge that records the activation in the same
+round trip, and step 3's conditional UPDATE."""
+
+import threading
+from decimal import Decimal
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from rentals.errors import ChannelsLimit, DailyCapReached
+from rentals.models import Activation
+from rentals.services import activation_cancel, activation_purchase
+from rentals.services.activations import (
+    _INSERT_ACTIVATION,
+    _deliver,
+    _give_number_sql,
+    _insert_values,
+    _lock_customer_sql,
+    _open,
+)
+from rentals.services.policy import (
+    EffectivePolicy,
+    spend_policy_check_locked,
+    spend_policy_check_locked_sql,
+)
+from tests.factories import UserFactory
+from tests.rentals.conftest import age, fund
+from wallets.errors import InsufficientFunds
+from wallets.models import LedgerEntry, Wallet
+from wallets.services import Reference, wallet_charge_recording, wallet_get_or_create
+
+State = Activation.State
+NO_LIMITS = EffectivePolicy(max_price=None, daily_cap=None, max_concurrent=None)
+
+
+def open_one(customer, telegram, usa, price="0.50", policy=NO_LIMITS) -> Activation:
+    return _open(
+        user=customer,
+        service=telegram,
+        country=usa,
+        operator="",
+        price=Decimal(price),
+        key="",
+        webhook_url="",
+        replaces=None,
+        policy=policy,
+    )
+
+
+def balance(user) -> Decimal:
+    return Wallet.objects.get(user=user).balance
+
+
+# --- the customer's lock ----------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_the_customer_lock_answers_the_wallet_and_a_fresh_id_and_holds_the_row(customer):
+    wallet = wallet_get_or_create(user=customer)
+    with transaction.atomic():
+        first = _lock_customer_sql(customer.pk)
+        second = _lock_customer_sql(customer.pk)
+        # another connection cannot take the customer's row meanwhile
+        with psycopg.connect(_dsn()) as other, pytest.raises(psycopg.errors.LockNotAvailable):
+            other.execute(
+                "SELECT 1 FROM smsbox_user WHERE id = %s FOR UPDATE NOWAIT", [customer.pk]
+            )
+    assert first[0] == second[0] == wallet.pk
+    assert second[1] > first[1]
+
+
+@pytest.mark.django_db
+def test_the_customer_lock_answers_no_wallet_for_a_customer_who_never_had_one():
+    user = UserFactory()
+    with transaction.atomic():
+        wallet_id, next_id = _lock_customer_sql(user.pk)
+    assert wallet_id is None and next_id > 0
+
+
+# --- the spend totals under the lock ----------------------------------------------------------
+@pytest.mark.django_db
+def test_the_totals_count_open_activations_and_todays_spending_like_the_orm(
+    customer, simulator, telegram, usa
+):
+    fund(customer, "20.00")
+    bought = [activation_purchase(user=customer, service=telegram, country=usa) for _ in range(3)]
+    activation_cancel(activation=age(bought[0], 3600))  # refunded: neither open nor spent
+    yesterday = age(bought[1], 24 * 3600 + 60)  # open, but not spent today
+    assert yesterday.state == State.WAITING
+    spent_today = bought[2].price
+    for policy, error in [
+        (EffectivePolicy(None, None, 2), ChannelsLimit),  # two open: a third is refused
+        (EffectivePolicy(None, spent_today + Decimal("0.49"), None), DailyCapReached),
+    ]:
+        for check in (_orm_check, _sql_check):
+            with pytest.raises(error) as refused:
+                check(customer, policy, Decimal("0.50"))
+            assert refused.value.extra == _expected_extra(policy, spent_today)
+    for check in (_orm_check, _sql_check):  # one more fits both limits
+        check(customer, EffectivePolicy(None, spent_today + Decimal("0.50"), 3), Decimal("0.50"))
+
+
+def _orm_check(customer, policy, price):
+    spend_policy_check_locked(user=customer, policy=policy, price=price)
+
+
+def _sql_check(customer, policy, price):
+    spend_policy_check_locked_sql(user_id=customer.pk, policy=policy, price=price)
+
+
+def _expected_extra(policy, spent):
+    if policy.max_concurrent is not None:
+        return {"limit": policy.max_concurrent}
+    return {"spent": f"{spent:.2f}", "cap": f"{policy.daily_cap:.2f}"}
+
+
+# --- the charge that records in the same round trip -------------------------------------------
+@pytest.mark.django_db
+def test_the_charge_takes_the_money_writes_the_entry_and_the_record_in_one_statement(customer):
+    wallet = wallet_get_or_create(user=customer)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        after = wallet_charge_recording(
+            wallet_id=wallet.pk,
+            amount=Decimal("2.50"),
+            reference=Reference("test", 1),
+            memo="a test charge",
+            now=timezone.now(),
+            record_sql="INSERT INTO wallets_ledgerentry (wallet_id, kind, amount, balance_after,"
+            " reference_kind, reference_id, idempotency_key, memo, created_at)"
+            " SELECT id, 'adjustment', 1, balance + 1, '', '', %s, '', now() FROM charged",
+            record_params=["recorded-with-the-charge"],
+        )
+    assert after == Decimal("7.50") == balance(customer)
+    assert len(_statements(queries)) == 1
+    entry = LedgerEntry.objects.get(idempotency_key="charge:test:1")
+    assert (entry.kind, entry.amount, entry.balance_after) == ("charge", Decimal("-2.50"), after)
+    assert (entry.reference_kind, entry.reference_id, entry.memo) == ("test", "1", "a test charge")
+    assert LedgerEntry.objects.filter(idempotency_key="recorded-with-the-charge").exists()
+
+
+@pytest.mark.django_db
+def test_a_charge_above_the_balance_writes_nothing_not_even_the_record(customer):
+    wallet = wallet_get_or_create(user=customer)
+    entries = LedgerEntry.objects.count()
+    activation = Activation(pk=10**9)
+    with pytest.raises(InsufficientFunds) as refused, transaction.atomic():
+        wallet_charge_recording(
+            wallet_id=wallet.pk,
+            amount=Decimal("10.01"),
+            reference=Reference("test", 2),
+            memo="",
+            now=timezone.now(),
+            record_sql=_INSERT_ACTIVATION,
+            record_params=_insert_values(activation),  # would fail if it ran: no user
+        )
+    assert refused.value.extra == {"balance": str(balance(customer)), "amount": "10.01"}
+    assert balance(customer) == Decimal("10.00") and LedgerEntry.objects.count() == entries
+
+
+@pytest.mark.django_db(transaction=True)
+def test_charges_at_once_on_a_wallet_that_pays_for_three_take_three(customer):
+    wallet = wallet_get_or_create(user=customer)
+    outcomes, barrier, lock = [], threading.Barrier(8), threading.Lock()
+
+    def charge(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            with transaction.atomic():
+                wallet_charge_recording(
+                    wallet_id=wallet.pk,
+                    amount=Decimal("3.00"),
+                    reference=Reference("race", n),
+                    memo="",
+                    now=timezone.now(),
+                    record_sql="SELECT 1",
+                    record_params=[],
+                )
+            result = "charged"
+        except InsufficientFunds:
+            result = "refused"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=charge, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["charged"] * 3 + ["refused"] * 5
+    assert balance(customer) == Decimal("1.00")
+    assert LedgerEntry.objects.filter(reference_kind="race").count() == 3
+
+
+# --- step 1 as a whole ------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_step_one_is_one_transaction_of_at_most_four_statements(customer, telegram, usa):
+    policy = EffectivePolicy(max_price=None, daily_cap=Decimal("100"), max_concurrent=100)
+    with CaptureQueriesContext(connection) as queries:
+        activation = open_one(customer, telegram, usa, policy=policy)
+    sent = [q["sql"] for q in queries.captured_queries]
+    assert sent[0] == "BEGIN" and sent[-1] == "COMMIT" and sent.count("BEGIN") == 1, sent
+    assert len(sent[1:-1]) <= 4, sent
+    assert not any(s.startswith("SAVEPOINT") for s in sent)
+    stored = Activation.objects.get(pk=activation.pk)
+    assert (stored.state, stored.price, stored.display_number) == (
+        State.PROCESSING,
+        Decimal("0.50"),
+        activation.display_number,
+    )
+    assert stored.expires_at == activation.expires_at and stored.binding_key
+    entry = LedgerEntry.objects.get(idempotency_key=f"charge:activation:{activation.pk}")
+    assert entry.memo == f"Activation {activation.display_number} (tg)"
+    assert entry.balance_after == balance(customer) == Decimal("9.50")
+
+
+@pytest.mark.django_db
+def test_step_one_draws_another_display_number_when_one_is_taken(
+    customer, telegram, usa, monkeypatch
+):
+    taken = open_one(customer, telegram, usa)
+    draws = iter([int(taken.display_number[-8:]), 12345678])
+    monkeypatch.setattr("rentals.services.activations._random_digits", lambda: next(draws))
+    fresh = open_one(customer, telegram, usa)
+    assert fresh.display_number.endswith("12345678")
+    assert balance(customer) == Decimal("9.00")  # the failed draw charged nothing
+
+
+# --- step 3 -----------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_step_three_gives_the_number_only_to_a_purchase_still_processing(
+    customer, simulator, telegram, usa
+):
+    from providers.router import purchase_route
+
+    activation = open_one(customer, telegram, usa)
+    routed = purchase_route(service=telegram, country=usa)
+    with CaptureQueriesContext(connection) as queries:
+        given = _give_number_sql(activation, routed)
+    assert len(_statements(queries)) == 1
+    stored = Activation.objects.get(pk=activation.pk)
+    assert given is activation and stored.state == given.state == State.WAITING
+    assert (stored.phone, stored.upstream_id, stored.provider_id) == (
+        routed.phone,
+        routed.upstream_id,
+        simulator.pk,
+    )
+    assert stored.number_at == given.number_at and stored.cost == routed.cost
+    # a second delivery of another number finds it no longer processing
+    again = purchase_route(service=telegram, country=usa)
+    assert _give_number_sql(activation, again) is None
+    assert Activation.objects.get(pk=activation.pk).phone == routed.phone
+
+
+@pytest.mark.django_db
+def test_step_three_drops_the_copy_a_poll_cached_while_processing(
+    customer, simulator, telegram, usa
+):
+    from providers.router import purchase_route
+    from rentals.activation_cache import activation_cache_enabled
+    from rentals.selectors import activation_detail_for_user as detail
+
+    assert activation_cache_enabled()
+    activation = open_one(customer, telegram, usa)
+    for _ in range(2):  # the first poll stores the copy, the second reads it
+        assert detail(user=customer, ident=activation.pk).state == State.PROCESSING
+    delivered = _deliver(activation, purchase_route(service=telegram, country=usa))
+    assert delivered.state == State.WAITING
+    assert detail(user=customer, ident=activation.pk).phone == delivered.phone
+
+
+_NOWAIT = "SELECT 1 FROM smsbox_user WHERE id = %s FOR UPDATE NOWAIT"
+
+
+def _dsn() -> str:
+    conf = connection.settings_dict
+    password = f" password={conf['PASSWORD']}" if conf["PASSWORD"] else ""
+    return f"host={conf['HOST']} port={conf['PORT']} user={conf['USER']} dbname={conf['NAME']}" + (
+        password
+    )
+
+
+def _statements(queries) -> list[str]:
+    """The statements sent, without the savepoints of the test's own transaction."""
+    return [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
