@@ -57,6 +57,7 @@ def test_top_up_through_the_sandbox_and_see_the_balance_change_live(
     # then: the status page shows the credit and the new balance, still the same document
     expect(status.locator("#balance")).to_have_text("15.00 USD", timeout=10_000)
     expect(status.locator(".topup-state")).to_have_text("Paid")
+    expect(status.locator("#nav-balance")).to_have_text("15.00")  # the header's balance too
     assert status.evaluate("window.notReloaded") is True
     for width in WIDTHS:  # the fixture shoots the first page; this one is shot here
         status.set_viewport_size({"width": width, "height": 900})

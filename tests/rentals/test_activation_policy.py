@@ -216,10 +216,10 @@ def test_a_blocked_or_suspended_account_buys_nothing_and_is_charged_nothing(
 
     User.objects.filter(pk=customer.pk).update(**{field: timezone.now()})
     customer.refresh_from_db()
-    balance = wallet_for_user(customer).balance
+    balance = wallet_for_user(user=customer).balance
 
     # when / then
     with pytest.raises(PurchasesSuspended):
         buy(customer, telegram, usa)
     assert not Activation.objects.exists()
-    assert wallet_for_user(customer).balance == balance
+    assert wallet_for_user(user=customer).balance == balance
