@@ -22,6 +22,7 @@ from smspool import smspool
 from providers.catalog import catalog_load
 from rentals.dialects.fivesim import HOSTING_BASE
 from rentals.models import Rental
+from rentals.services.intake import activations_poll
 from rentals.services.rentals import rental_plans_seed_demo
 from tests.dialects.conftest import deliver_rent_sms, deliver_sms
 from tests.factories import ApiKeyFactory, OfferFactory, UserFactory
@@ -40,6 +41,22 @@ def setup(live_server):
 
 
 # --- smspool (requests, GET, key as a parameter) ----------------------------------------------
+
+
+@pytest.fixture
+def simulator_sends(setup):
+    """The simulator of the offer sends its SMS as soon as it is asked (no delay), as the
+    demo's simulator does after a few seconds."""
+    from providers.models import Provider
+
+    Provider.objects.filter(protocol="simulator").update(settings={"sms_delay": 0})
+    return setup
+
+
+def simulator_code_arrives() -> None:
+    """What beat's polling job does: ask the upstream (the simulator) about every waiting
+    activation; the SMS it answers goes through the one intake path."""
+    assert activations_poll() >= 1
 
 
 def smspool_client(raw_key: str, url: str) -> smspool:
@@ -73,6 +90,17 @@ def _activation_id(display_number: str) -> int:
     from rentals.models import Activation
 
     return Activation.objects.get(display_number=display_number).pk
+
+
+def test_smspool_client_reads_the_code_the_simulator_sends(simulator_sends):
+    client = smspool_client(*simulator_sends)
+    order = client.purchase_sms(country="US", service="Telegram")
+    assert client.check_sms(order["order_id"])["status"] == 1  # nothing asked yet
+    simulator_code_arrives()
+    checked = client.check_sms(order["order_id"])
+    assert checked["status"] == 3 and checked["sms"].isdigit()
+    assert checked["sms"] in checked["full_sms"]
+    assert client.get_balance() == {"balance": "9.50"}
 
 
 @override_settings(SMSBOX_EARLY_CANCEL_SECONDS=0)
@@ -165,6 +193,19 @@ def test_fivesim_client_buys_reads_the_code_and_finishes(setup):
     assert (history.total, history.data[0].id) == (1, order.id)
     payments = client.user.get_payments_history()
     assert [p.type for p in payments.data] == ["charge", "deposit"]
+    assert client.user.get_profile_data().balance == 9.5
+
+
+def test_fivesim_client_reads_the_code_the_simulator_sends_and_finishes(simulator_sends):
+    client = fivesim_client(*simulator_sends)
+    order = client.user.buy_number(Country.USA, Operator.ANY_OPERATOR, ActivationProduct.TELEGRAM)
+    assert client.user.order(OrderAction.CHECK, order).sms == []
+    simulator_code_arrives()
+    checked = client.user.order(OrderAction.CHECK, order)
+    assert checked.status == Status.RECEIVED
+    [sms] = checked.sms
+    assert sms.activation_code.isdigit() and sms.activation_code in sms.text
+    assert client.user.order(OrderAction.FINISH, order).status == Status.FINISHED
     assert client.user.get_profile_data().balance == 9.5
 
 
