@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from smsbox.errors import InvalidInput
 from smsbox.models import User
-from smsbox.money import CENT, ZERO, parse_money
+from smsbox.money import CENT, LARGEST, MONEY_DECIMAL_PLACES, ZERO, parse_money
 from wallets.errors import (
     CallbackForbidden,
     CallbackInvoiceUnknown,
@@ -233,6 +233,7 @@ def topup_apply(
     *, top_up_id: int, report: PaymentReport, source: str, body: str, remote_addr: str = ""
 ) -> TopUp:
     """Merge a report into the invoice and credit what it adds, in one transaction."""
+    received = _reported_amount(report)
     with transaction.atomic():
         top_up = _lock(top_up_id)
         if report.currency and report.currency.upper() != top_up.currency.upper():
@@ -240,7 +241,7 @@ def topup_apply(
                 f"The invoice is in {top_up.currency}, the report in {report.currency[:8]}."
             )
         before = (top_up.status, top_up.amount_received, top_up.tx_hashes)
-        top_up.status, top_up.amount_received = _merged(top_up, report)
+        top_up.status, top_up.amount_received = _merged(top_up, report.status, received)
         top_up.tx_hashes = _with_hashes(top_up.tx_hashes, report.tx_hashes)
         top_up.processor_payment_id = top_up.processor_payment_id or report.payment_id[:128]
         if top_up.status in MONEY and top_up.paid_at is None:
@@ -261,11 +262,25 @@ def topup_apply(
     return top_up
 
 
-def _merged(top_up: TopUp, report: PaymentReport) -> tuple[str, Decimal]:
-    """The invoice's status and amount received once ``report`` is taken into account."""
-    current, reported, received = top_up.status, report.status, top_up.amount_received
+def _reported_amount(report: PaymentReport) -> Decimal | None:
+    """What the report says was received, at the precision the invoice stores it (rounded
+    down, so that what is credited now and what a replay recomputes from the stored figure
+    agree); a payment of nothing is no payment."""
+    said = report.amount_received
+    if said is None:
+        return None
+    if not said.is_finite() or said >= LARGEST:
+        raise InvalidCallback("The amount received is not an amount.")
+    said = said.quantize(Decimal(1).scaleb(-MONEY_DECIMAL_PLACES), rounding=ROUND_DOWN)
+    if report.status in MONEY and said <= ZERO:
+        raise InvalidCallback("A payment of nothing cannot be paid.")
+    return said
+
+
+def _merged(top_up: TopUp, reported: str | None, said: Decimal | None) -> tuple[str, Decimal]:
+    """The invoice's status and amount received once the report is taken into account."""
+    current, received = top_up.status, top_up.amount_received
     if reported in MONEY:
-        said = report.amount_received
         if said is None:
             said = top_up.amount if reported != Status.PARTIALLY_PAID else received
         received = max(received, said)

@@ -1,6 +1,7 @@
 """Callbacks at POST /payments/<name>/callback: verified before anything is believed, credited
 exactly once, never moved backwards; bad input gets a clear 4xx and writes nothing."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -10,8 +11,9 @@ from django.urls import reverse
 from tests.factories import UserFactory
 from tests.wallets.fakes import API_KEY, MERCHANT
 from wallets.models import LedgerEntry, PaymentProcessor, TopUp, TopUpCallback
+from wallets.processors.sandbox import SIGNATURE_HEADER, signature
 from wallets.selectors import wallets_out_of_balance
-from wallets.topup_services import topup_create
+from wallets.topup_services import topup_create, topup_reconcile
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +109,7 @@ def test_overpaid_credits_what_was_received_rounded_down_to_cents(client, fake_c
     pay(client, fake_cryptomus, top_up, "paid_over", "21.987654321987")
 
     top_up.refresh_from_db()
-    assert (top_up.status, top_up.amount_received) == ("overpaid", Decimal("21.9877"))
+    assert (top_up.status, top_up.amount_received) == ("overpaid", Decimal("21.9876"))
     assert top_up.amount_credited == Decimal("21.98") == top_up.wallet.balance
 
 
@@ -274,3 +276,58 @@ def test_kept_callbacks_cannot_be_changed_or_deleted(client, fake_cryptomus, top
         TopUpCallback.objects.filter(pk=kept.pk).update(body="{}")
     with pytest.raises(DatabaseError), transaction.atomic():
         TopUpCallback.objects.filter(pk=kept.pk).delete()
+
+
+def test_a_replayed_overpayment_credits_what_was_received_and_not_a_cent_more(
+    client, fake_cryptomus, top_up
+):
+    # given: a payment whose fourth decimal rounds up where the fifth is dropped
+    first = pay(client, fake_cryptomus, top_up, "paid_over", "20.999999")
+    # when: the processor repeats it, and reconciliation asks about it again
+    replay = deliver(client, "cryptomus", *fake_cryptomus.callback(top_up.processor_ref))
+    topup_reconcile(top_up_id=top_up.pk)
+
+    top_up.refresh_from_db()
+    assert (first.status_code, replay.status_code) == (200, 200)
+    assert top_up.amount_received == Decimal("20.9999")
+    assert top_up.amount_credited == Decimal("20.99") == top_up.wallet.balance == credited(top_up)
+    assert_books_balance()
+
+
+@pytest.mark.parametrize("paid", ["0", "0.00", "0.00004", "-0.01"])
+def test_a_paid_callback_for_nothing_is_refused_and_credits_nothing(
+    client, fake_cryptomus, top_up, paid
+):
+    response = pay(client, fake_cryptomus, top_up, "paid", paid)
+
+    top_up.refresh_from_db()
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "INVALID_CALLBACK"
+    assert (top_up.status, top_up.amount_received, top_up.amount_credited) == ("pending", 0, 0)
+    assert LedgerEntry.objects.count() == 0 and TopUpCallback.objects.count() == 0
+
+
+@pytest.mark.parametrize("status", ["paid", "partial"])
+def test_a_sandbox_payment_of_nothing_is_refused(client, sandbox, status):
+    top_up = topup_create(
+        user=UserFactory(),
+        amount="12.00",
+        processor_name="sandbox",
+        pay_currency="BTC",
+        base_url="http://testserver",
+    )
+    body = json.dumps(
+        {
+            "invoice": top_up.processor_ref,
+            "status": status,
+            "paid": "0.00",
+            "currency": top_up.currency,
+        }
+    ).encode()
+
+    response = deliver(client, "sandbox", body, {SIGNATURE_HEADER: signature(body, sandbox.secret)})
+
+    top_up.refresh_from_db()
+    assert response.status_code == 400
+    assert (top_up.status, top_up.amount_credited) == ("pending", 0)
+    assert LedgerEntry.objects.count() == 0

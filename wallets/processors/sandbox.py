@@ -96,7 +96,7 @@ class SandboxProcessor(Processor):
         return PaymentReport(
             ref=str(payload["invoice"]),
             status=STATUSES[status],
-            amount_received=paid if paid > 0 else None,
+            amount_received=paid if status in ("paid", "partial") or paid > 0 else None,
             currency=str(payload.get("currency") or ""),
             tx_hashes=(tx,) if tx else (),
             raw=json.dumps(payload, sort_keys=True),
