@@ -34,24 +34,24 @@ def invoice_request(**overrides) -> InvoiceRequest:
 
 
 # --- the JSON the signatures are computed over -------------------------------------------------
-def test_php_json_escapes_every_slash_keeps_unicode_and_number_texts():
-    # given: PHP's json_encode($data, JSON_UNESCAPED_UNICODE) of this body is, byte for byte,
-    # {"url":"https:\/\/a.example\/b","name":"пополнение","amount":1.50,"n":null,"ok":true}
+def test_php_json_escapes_every_slash_keeps_unicode_and_writes_numbers_as_php():
+    # given: PHP's json_encode(json_decode($body, true), JSON_UNESCAPED_UNICODE) is, byte for
+    # byte, {"url":"https:\/\/a.example\/b","name":"пополнение","amount":1.5,"n":null,"ok":true}
     body = b'{"url":"https://a.example/b","name":"\\u043f\\u043e\\u043f\\u043e\\u043b\\u043d\\u0435\\u043d\\u0438\\u0435","amount":1.50,"n":null,"ok":true}'
 
     text = encoding.php_json(encoding.loads(body))
 
     assert text == (
-        '{"url":"https:\\/\\/a.example\\/b","name":"пополнение","amount":1.50,"n":null,"ok":true}'
+        '{"url":"https:\\/\\/a.example\\/b","name":"пополнение","amount":1.5,"n":null,"ok":true}'
     )
 
 
-def test_js_sorted_json_sorts_every_level_and_keeps_numbers_as_sent():
+def test_js_sorted_json_sorts_every_level_and_writes_numbers_as_javascript():
     body = b'{"b": 1, "a": {"z": 0.0000001, "y": "x/y"}, "c": [2, {"e": 1, "d": 10}]}'
 
     text = encoding.js_sorted_json(encoding.loads(body))
 
-    assert text == '{"a":{"y":"x/y","z":0.0000001},"b":1,"c":[2,{"d":10,"e":1}]}'
+    assert text == '{"a":{"y":"x/y","z":1e-7},"b":1,"c":[2,{"d":10,"e":1}]}'
 
 
 # --- Cryptomus and Heleket -----------------------------------------------------------------------

@@ -42,10 +42,20 @@ STATUSES: dict[str, str | None] = {
 }
 
 
-def ipn_signature(payload: Any, secret: str) -> str:
-    return hmac.new(
-        secret.encode(), encoding.js_sorted_json(payload).encode(), hashlib.sha512
-    ).hexdigest()
+def ipn_signature(payload: Any, secret: str, *, arrays_as_objects: bool = False) -> str:
+    """HMAC-SHA512 of ``JSON.stringify(sortObject(payload))`` as NOWPayments computes it."""
+    signed = encoding.js_sorted_json(payload, arrays_as_objects=arrays_as_objects)
+    return hmac.new(secret.encode(), signed.encode(), hashlib.sha512).hexdigest()
+
+
+def ipn_signatures(payload: Any, secret: str) -> list[str]:
+    """The signatures a genuine IPN may carry: the documented ``sortObject`` makes an array
+    an object keyed by index, the PHP and Python examples keep it an array; without arrays in
+    the body the two are the same."""
+    signatures = [ipn_signature(payload, secret)]
+    if "[" in encoding.js_sorted_json(payload):
+        signatures.append(ipn_signature(payload, secret, arrays_as_objects=True))
+    return signatures
 
 
 class NowPaymentsProcessor(Processor):
@@ -79,8 +89,10 @@ class NowPaymentsProcessor(Processor):
             payload = encoding.loads(body)
         except ValueError:
             raise BadSignature("The IPN is not JSON, so its signature cannot hold.") from None
-        expected = ipn_signature(payload, self.processor.secret)
-        if not hmac.compare_digest(expected.encode(), received.encode()):
+        if not any(
+            hmac.compare_digest(expected.encode(), received.encode())
+            for expected in ipn_signatures(payload, self.processor.secret)
+        ):
             raise BadSignature()
         return payload
 
