@@ -2,8 +2,7 @@
 
 ``FINDERS`` is a list of small functions, each taking the cleaned term and answering the hits
 of one kind of identifier (an empty list when the term is not of its kind). Another kind of
-identifier (e.g. a top-up id or a transaction hash, ``wallets.TopUp``) is one more function
-appended to ``FINDERS``.
+identifier is one more function appended to ``FINDERS``.
 """
 
 import re
@@ -18,6 +17,7 @@ from apikeys.keys import key_prefix
 from apikeys.models import ApiKey
 from rentals.models import Activation, Rental
 from smsbox.models import User
+from wallets.models import TopUp
 
 TERM_MAX = 254  # the longest identifier support is given (an e-mail address)
 HITS_MAX = 20
@@ -143,12 +143,41 @@ def find_by_api_key(term: str) -> list[Hit]:
     ]
 
 
+def find_by_top_up(term: str) -> list[Hit]:
+    """A top-up by its id (``123`` or ``#123``), a transaction hash (or a long enough part of
+    one), or the processor's invoice, payment or our order id."""
+    condition = Q()
+    number = term.removeprefix("#")
+    if number.isdigit() and len(number) <= 18:
+        condition |= Q(pk=int(number))
+    if len(term) <= 128 and " " not in term:
+        condition |= Q(processor_ref=term) | Q(processor_payment_id=term) | Q(order_id=term)
+        if len(term) >= 8:
+            condition |= Q(tx_hashes__icontains=term)
+    if not condition:
+        return []
+    top_ups = TopUp.objects.filter(condition).select_related("user", "processor")[:HITS_MAX]
+    return [_top_up_hit(top_up, term) for top_up in top_ups]
+
+
+def _top_up_hit(top_up: TopUp, term: str) -> Hit:
+    why = "transaction hash" if term.lower() in top_up.tx_hashes.lower() else "top-up"
+    return Hit(
+        "top-up",
+        f"Top-up #{top_up.pk} · {top_up.amount:.2f} {top_up.currency} · {top_up.status}",
+        f"{why} · {top_up.user.email if top_up.user else 'deleted account'} · "
+        f"{top_up.processor.name}",
+        reverse("admin:wallets_topup_change", args=[top_up.pk]),
+    )
+
+
 FINDERS: list[Finder] = [
     find_by_email,
     find_by_order_id,
     find_by_phone,
     find_by_upstream_id,
     find_by_api_key,
+    find_by_top_up,
 ]
 
 

@@ -1,11 +1,15 @@
 """The support search: every kind of identifier finds its object; any text answers a page."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
 from rentals.backoffice.search import normalise_phone
 from tests.backoffice.conftest import bought, client_for
 from tests.factories import ApiKeyFactory, UserFactory
+from wallets.models import PaymentProcessor, TopUp
+from wallets.services import wallet_get_or_create
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +102,51 @@ def test_the_search_box_is_on_the_admin_index_and_header(support):
 
 def test_a_staff_user_without_a_role_gets_403(client, operator_of):
     assert client_for(client, operator_of(None)).get(SEARCH, {"q": "x"}).status_code == 403
+
+
+@pytest.fixture
+def top_up(customer):
+    processor = PaymentProcessor.objects.create(
+        name="np", kind="nowpayments", api_key="k", secret="s"
+    )
+    return TopUp.objects.create(
+        wallet=wallet_get_or_create(user=customer),
+        user=customer,
+        processor=processor,
+        amount=Decimal("25.00"),
+        currency="USD",
+        pay_currency="btc",
+        order_id="smsbox-0f1e2d3c4b5a",
+        processor_ref="4522625843",
+        processor_payment_id="5077125051",
+        status="paid",
+        tx_hashes="9f2c4e1ab37d5c60aa\nb7e0c2ff81d94a3b",
+    )
+
+
+def top_up_page(top_up) -> str:
+    return reverse("admin:wallets_topup_change", args=[top_up.pk])
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["#ID", "9f2c4e1ab37d5c60aa", "B7E0C2FF81D94A3B", "9f2c4e1ab3", "4522625843", "5077125051"],
+    ids=["id", "tx-hash", "second-hash-any-case", "part-of-a-hash", "invoice", "payment"],
+)
+def test_a_top_up_is_found_by_its_id_transaction_hash_or_processor_ids(
+    support, customer, top_up, typed
+):
+    response = support.get(SEARCH, {"q": typed.replace("ID", str(top_up.pk))})
+
+    assert response.status_code == 302 and response.url == top_up_page(top_up)
+
+
+def test_a_bare_number_lists_the_top_up_beside_the_order_of_that_id(support, customer, top_up):
+    activation = bought(customer)
+    TopUp.objects.filter(pk=top_up.pk).update(id=activation.pk)
+    top_up.pk = activation.pk
+
+    body = support.get(SEARCH, {"q": str(activation.pk)}).content.decode()
+
+    assert top_up_page(top_up) in body and f"Top-up #{top_up.pk}" in body
+    assert reverse("admin:rentals_activation_change", args=[activation.pk]) in body

@@ -74,11 +74,11 @@ def test_a_processor_without_what_its_protocol_needs_is_a_form_error(client, ope
     assert not PaymentProcessor.objects.exists()
 
 
-@pytest.mark.parametrize("query", ["payer@example", "c0ffee42", "REF"])
+@pytest.mark.parametrize("query", ["payer@example", "c0ffee42", "REF", "ID"])
 def test_top_ups_are_found_by_email_tx_hash_and_processor_id(client, operator, top_up, query):
     TopUp.objects.filter(pk=top_up.pk).update(tx_hashes="c0ffee42deadbeef")
     TopUp.objects.exclude(pk=top_up.pk).delete()
-    query = top_up.processor_ref if query == "REF" else query
+    query = {"REF": top_up.processor_ref, "ID": str(top_up.pk)}.get(query, query)
 
     page = client.get(reverse("admin:wallets_topup_changelist"), {"q": query})
 
