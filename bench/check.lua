@@ -1,8 +1,10 @@
 -- wrk script: counts answers whose status or body is not the expected one.
--- EXPECT_STATUS and EXPECT_PREFIX come from the environment; X_API_KEY is sent when set.
+-- EXPECT_STATUS and EXPECT_PREFIX come from the environment; X_API_KEY and COOKIE are sent
+-- when set.
 local expect_status = tonumber(os.getenv("EXPECT_STATUS") or "200")
 local expect_prefix = os.getenv("EXPECT_PREFIX") or ""
 local api_key = os.getenv("X_API_KEY")
+local cookie = os.getenv("COOKIE")
 local threads = {}
 
 function setup(thread)
@@ -13,6 +15,9 @@ function init(args)
   bad = 0
   if api_key and api_key ~= "" then
     wrk.headers["X-API-Key"] = api_key
+  end
+  if cookie and cookie ~= "" then
+    wrk.headers["Cookie"] = cookie
   end
 end
 

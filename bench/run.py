@@ -1,13 +1,20 @@
 """Benchmark of the polling path: requests/s of the handler's getStatus, the REST activation
-detail and getNumber (simulator, no delay), each as a ratio to /healthz/ping in the same run.
+detail and getNumber (simulator, no delay), and of the dashboard's My Numbers (the poll a
+browser sends every 2 s, 204 while nothing changed; the fragment rendered; the full page) for
+a signed-in customer with 20 open orders
+(18 activations, 6 of them with an SMS, and 2 rentals), each as a ratio to /healthz/ping in
+the same run.
 
     .venv/bin/python bench/run.py [--duration 10] [--connections 16] [--workers 4]
+                                  [--only "My Numbers"]
 
 Starts smsbox under gunicorn against PostgreSQL (a fresh ``smsbox_bench`` database) and Redis
 (db 9), with DEBUG off, and drives it from a second process: ``wrk`` when it is installed
 (``apt-get install wrk``), else a Python load generator (threads, one keep-alive connection
 each). Localhost only. Every answer is checked: an unexpected status or body is an error.
-Targets (issue 6): getStatus ≥ 0.7, REST detail ≥ 0.5, getNumber ≥ 0.25, zero errors.
+Targets (issue 6): getStatus ≥ 0.7, REST detail ≥ 0.5, getNumber ≥ 0.25, zero errors; (issue
+11) the My Numbers poll ≥ 0.3. ``--only`` keeps the endpoints whose name contains one of its
+comma-separated words (and /healthz/ping, the yardstick).
 """
 
 from __future__ import annotations
@@ -42,7 +49,39 @@ for provider in Provider.objects.filter(protocol="simulator"):
     provider.save(update_fields=["settings"])
     offers_sync(provider=provider)
 """
-TARGETS = {"getStatus": 0.7, "REST activation detail": 0.5, "getNumber": 0.25}
+# A customer with 20 open orders for My Numbers, and a session cookie signed in as them.
+_NUMBERS_CUSTOMER = """
+from decimal import Decimal
+from django.conf import settings
+from django.test import Client
+from providers.models import Country, Service
+from rentals.services import activation_purchase
+from rentals.services.rentals import rental_purchase
+from providers.services import upstream_sms_dispatch
+from smsbox.models import User
+from wallets.services import wallet_deposit, wallet_get_or_create
+user = User.objects.create_user("numbers@bench.example", "x" * 20, is_verified=True)
+wallet = wallet_get_or_create(user=user)
+wallet_deposit(wallet=wallet, amount=Decimal("1000"), idempotency_key="bench-numbers")
+service, country = Service.objects.get(code="tg"), Country.objects.get(sms_activate_id=187)
+for n in range(18):
+    bought = activation_purchase(user=user, service=service, country=country)
+    if n % 3 == 0:
+        upstream_sms_dispatch(provider=bought.provider, upstream_id=bought.upstream_id,
+                              phone=bought.phone, text=f"Your Telegram code is {100000 + n}")
+for _ in range(2):
+    rental_purchase(user=user, country=country, hours=4)
+client = Client()
+client.force_login(user)
+name = settings.SESSION_COOKIE_NAME
+print("COOKIE", name + "=" + client.cookies[name].value)
+"""
+TARGETS = {
+    "getStatus": 0.7,
+    "REST activation detail": 0.5,
+    "getNumber": 0.25,
+    "My Numbers poll": 0.3,
+}
 
 
 def main() -> int:
@@ -53,6 +92,7 @@ def main() -> int:
     _manage(env, "migrate", "--noinput")
     _manage(env, "seed_demo", "--api-key", API_KEY, "--balance", "1000000", "--sms-delay", "never")
     _manage(env, "shell", "-c", _BIG_SIMULATOR)
+    cookie = _numbers_customer(env)
     _analyze(env["DATABASE_URL"])
     port = _free_port()
     server = subprocess.Popen(
@@ -95,7 +135,14 @@ def main() -> int:
                 200,
                 "ACCESS_NUMBER:",
             ),
+            # What a browser polls every 2 s while something is open: the fragment with the
+            # digest of what it shows, 204 while nothing changed; the fragment rendered anew
+            # (after a change); the page itself.
+            ("My Numbers poll", _poll_url(base, cookie), {"Cookie": cookie}, 204, ""),
+            ("My Numbers fragment", f"{base}/numbers/live/", {"Cookie": cookie}, 200, "\n<div"),
+            ("My Numbers full list", f"{base}/numbers/", {"Cookie": cookie}, 200, "<!doctype"),
         ]
+        runs = [run for run in runs if _chosen(run[0], args.only)]
         _warm_up(runs)
         load_before = os.getloadavg()[0]
         results, cpu = _rounds(runs, args)
@@ -118,7 +165,28 @@ def _arguments() -> argparse.Namespace:
         "--worker-class", choices=["sync", "gthread"], default="sync", help="gunicorn's"
     )
     parser.add_argument("--worker-threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument(
+        "--only", default="", help='endpoints whose name contains one of these words, e.g. "My"'
+    )
     return parser.parse_args()
+
+
+def _chosen(name: str, only: str) -> bool:
+    words = [w.strip().lower() for w in only.split(",") if w.strip()]
+    return name == "/healthz/ping" or not words or any(w in name.lower() for w in words)
+
+
+def _numbers_customer(env: dict[str, str]) -> str:
+    """The session cookie of a customer with 20 open orders (``_NUMBERS_CUSTOMER``)."""
+    output = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", _NUMBERS_CUSTOMER],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return re.search(r"^COOKIE (\S+)$", output, re.MULTILINE).group(1)
 
 
 def _environment(args: argparse.Namespace) -> dict[str, str]:
@@ -198,6 +266,12 @@ def _buy_one(base: str) -> int:
     if not answer.startswith("ACCESS_NUMBER:"):
         raise SystemExit(f"getNumber answered {answer!r}")
     return int(answer.split(":")[1])
+
+
+def _poll_url(base: str, cookie: str) -> str:
+    """The fragment's URL with the digest its last answer carried, as the browser polls it."""
+    page = httpx.get(f"{base}/numbers/live/", headers={"Cookie": cookie}).text
+    return f"{base}/numbers/live/?v=" + re.search(r"\?v=([0-9a-f]+)", page).group(1)
 
 
 def _warm_up(runs) -> None:
@@ -280,6 +354,7 @@ def _wrk(url, headers, status, prefix, args) -> tuple[float, int, int]:
         EXPECT_STATUS=str(status),
         EXPECT_PREFIX=prefix,
         X_API_KEY=headers.get("X-API-Key", ""),
+        COOKIE=headers.get("Cookie", ""),
     )
     completed = subprocess.run(
         [
