@@ -2,13 +2,15 @@
 a fixed number of queries) and every action, with refusals as the service's message."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from providers.models import Country
 from rentals.models import Activation, NumberBan, Rental
 from rentals.services import activation_purchase
 from rentals.services.rentals import rental_purchase
 from tests.dashboard.conftest import messages_of
-from tests.rentals.conftest import age, sms_arrives
+from tests.rentals.conftest import age, fund, sms_arrives
 from wallets.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
@@ -178,3 +180,31 @@ def test_rental_cancel_then_finish_is_refused(client_in, customer, rental):
 def test_another_customers_rental_is_a_404(client, other, rental, action):
     client.force_login(other)
     assert client.post(f"/numbers/rentals/{rental.pk}/{action}/").status_code == 404
+
+
+def test_the_page_and_the_poll_cost_the_same_queries_for_two_or_twenty_open_orders(
+    client_in, customer, simulator, telegram, usa, django_assert_max_num_queries
+):
+    fund(customer, "200.00")
+
+    def queries(url: str) -> int:
+        client_in.get(url)  # any write the first request of a burst makes (session activity)
+        with CaptureQueriesContext(connection) as captured:
+            assert client_in.get(url).status_code == 200
+        return len(captured)
+
+    sms_arrives(activation_purchase(user=customer, service=telegram, country=usa))
+    rental_purchase(user=customer, country=usa, hours=4)
+    few = {url: queries(url) for url in ("/numbers/", "/numbers/live/")}
+    for n in range(17):
+        bought = activation_purchase(user=customer, service=telegram, country=usa)
+        if n % 2:
+            sms_arrives(bought, text=f"Your Telegram code is {100000 + n}")
+    rental_purchase(user=customer, country=usa, hours=4)
+
+    many = {url: queries(url) for url in ("/numbers/", "/numbers/live/")}
+    with django_assert_max_num_queries(few["/numbers/live/"]):
+        poll = client_in.get("/numbers/live/")
+
+    assert many == few
+    assert poll.content.decode().count('class="order"') == 20
