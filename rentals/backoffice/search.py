@@ -2,8 +2,7 @@
 
 ``FINDERS`` is a list of small functions, each taking the cleaned term and answering the hits
 of one kind of identifier (an empty list when the term is not of its kind). Another kind of
-identifier (e.g. a top-up id or a transaction hash, ``wallets.TopUp``) is one more function
-appended to ``FINDERS``.
+identifier is one more function appended to ``FINDERS``.
 """
 
 import re
@@ -18,6 +17,7 @@ from apikeys.keys import key_prefix
 from apikeys.models import ApiKey
 from rentals.models import Activation, Rental
 from smsbox.models import User
+from wallets.models import TopUp
 
 TERM_MAX = 254  # the longest identifier support is given (an e-mail address)
 HITS_MAX = 20
@@ -143,12 +143,46 @@ def find_by_api_key(term: str) -> list[Hit]:
     ]
 
 
+_TOP_UP_ID = re.compile(r"#?(\d{1,18})")
+_HASH = re.compile(r"[0-9A-Za-z]{16,128}")
+
+
+def find_by_top_up(term: str) -> list[Hit]:
+    """A top-up id (``#12`` or ``12``), our order id or the processor's invoice or payment id,
+    or a transaction hash the customer quotes (whole, with or without ``0x``); each top-up
+    answers itself and its customer, whose page lists the customer's top-ups."""
+    condition = Q(order_id=term) | Q(processor_ref=term) | Q(processor_payment_id=term)
+    if match := _TOP_UP_ID.fullmatch(term):
+        condition |= Q(pk=int(match[1]))
+    if _HASH.fullmatch(term.removeprefix("0x")):
+        condition |= Q(tx_hashes__icontains=term)
+    top_ups = TopUp.objects.filter(condition).select_related("user", "processor")[:HITS_MAX]
+    hits: list[Hit] = []
+    for top_up in top_ups:
+        hits.append(_top_up_hit(top_up))
+        if top_up.user is not None:
+            hits.append(customer_hit(top_up.user, f"top-up #{top_up.pk}"))
+    return hits
+
+
+def _top_up_hit(top_up: TopUp) -> Hit:
+    hashes = ", ".join(top_up.tx_hashes.split()) or "no transaction hash yet"
+    return Hit(
+        "top-up",
+        f"Top-up #{top_up.pk} · {top_up.amount:.2f} {top_up.currency} · "
+        f"{top_up.get_status_display()}",
+        f"{top_up.processor.name} · {getattr(top_up.user, 'email', '')} · {hashes}",
+        reverse("admin:wallets_topup_change", args=[top_up.pk]),
+    )
+
+
 FINDERS: list[Finder] = [
     find_by_email,
     find_by_order_id,
     find_by_phone,
     find_by_upstream_id,
     find_by_api_key,
+    find_by_top_up,
 ]
 
 
