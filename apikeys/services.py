@@ -8,6 +8,7 @@ from apikeys.errors import ApiKeyInvalidName, ApiKeyRevoked, ApiKeyTaken
 from apikeys.keys import generate_key, key_digest, key_prefix, validate_key
 from apikeys.models import ApiKey, ApiKeyEvent
 from apikeys.selectors import api_key_forget
+from smsbox.audit import audit_record
 from smsbox.models import User
 
 Action = ApiKeyEvent.Action
@@ -80,6 +81,15 @@ def api_key_revoke(*, api_key: ApiKey, actor: User | None = None) -> ApiKey:
             locked.save(update_fields=["revoked_at"])
             _forget(locked.digest)
             _record(locked, action=Action.REVOKE, actor=actor)
+            if actor is not None and actor.pk != locked.user_id:  # an operator's revocation
+                audit_record(
+                    actor=actor,
+                    action="apikey.revoke",
+                    target=locked,
+                    before={"revoked_at": None},
+                    after={"revoked_at": locked.revoked_at},
+                    customer=locked.user,
+                )
     _copy_state(locked, into=api_key)
     return api_key
 

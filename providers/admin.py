@@ -25,6 +25,7 @@ from providers.selectors import (
     provider_health_summary,
 )
 from providers.services import offers_sync, price_rule_set, provider_test_connection
+from smsbox.admin_audit import AuditedAdminMixin
 from smsbox.errors import ApplicationError
 from smsbox.money import format_money
 
@@ -121,7 +122,7 @@ def _rate(value: float | None) -> str:
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = ProviderForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
@@ -354,7 +355,7 @@ class OfferAdmin(admin.ModelAdmin):
 
 # --- price rules and attempts -----------------------------------------------------------------
 @admin.register(PriceRule)
-class PriceRuleAdmin(admin.ModelAdmin):
+class PriceRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "provider", "service", "country", "percent", "fixed", "floor"]
     list_filter = ["provider", ("country", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["provider", "service", "country"]
@@ -366,7 +367,7 @@ class PriceRuleAdmin(admin.ModelAdmin):
         scope = ["provider", "service", "country"] if obj is not None else []
         return [*super().get_readonly_fields(request, obj), *scope]
 
-    def save_model(
+    def save_audited(
         self, request: HttpRequest, obj: PriceRule, form: forms.ModelForm, change: bool
     ) -> None:
         rule = price_rule_set(

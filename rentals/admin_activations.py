@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from rentals.models import Activation, NumberBan, SmsMessage, SpendPolicy
 from rentals.services import activation_cancel_refund, activation_force_complete
 from rentals.status import smspool_label
+from smsbox.admin_audit import audited_action
 from smsbox.errors import ApplicationError
 from wallets.models import LedgerEntry
 
@@ -108,7 +109,7 @@ class ActivationAdmin(admin.ModelAdmin):
             "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", header, rows
         )
 
-    @admin.action(description="Cancel and refund (no SMS received)", permissions=["operate"])
+    @admin.action(description="Cancel and refund (no SMS received)", permissions=["refund"])
     def cancel_and_refund(self, request: HttpRequest, queryset: QuerySet[Activation]) -> None:
         self._apply(request, queryset, activation_cancel_refund, "cancelled and refunded")
 
@@ -120,7 +121,12 @@ class ActivationAdmin(admin.ModelAdmin):
         succeeded = 0
         for activation in queryset:
             try:
-                service(activation=activation, actor=request.user)
+                audited_action(
+                    request,
+                    activation,
+                    f"activation.{service.__name__.removeprefix('activation_')}",
+                    lambda a=activation: service(activation=a, actor=request.user),
+                )
                 succeeded += 1
             except ApplicationError as exc:
                 self.message_user(
@@ -128,6 +134,10 @@ class ActivationAdmin(admin.ModelAdmin):
                 )
         if succeeded:
             self.message_user(request, f"{succeeded} activation(s) {done}.", messages.SUCCESS)
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        """Support refunds orders (README "Operators")."""
+        return request.user.has_perm("smsbox.refund_order")
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("rentals.change_activation")

@@ -13,6 +13,7 @@ from rentals.services.rentals import (
     rental_set_auto_renew,
     rental_unused_share,
 )
+from smsbox.admin_audit import audited_action
 from smsbox.errors import ApplicationError
 from smsbox.money import format_money
 
@@ -159,9 +160,10 @@ class RentalAdmin(admin.ModelAdmin):
     # --- actions: each calls one service per rental and reports what it did ---------------
     def _each(self, request: HttpRequest, queryset: QuerySet[Rental], verb: str, call) -> None:
         done, failed = 0, []
+        action = "rental." + verb.split()[0].replace("-", "_")
         for rental in queryset.select_related("provider", "country", "service", "user"):
             try:
-                call(rental)
+                audited_action(request, rental, action, lambda r=rental: call(r), done=verb)
                 done += 1
             except ApplicationError as exc:
                 failed.append(f"{rental.display_number}: {exc.message}")
@@ -207,8 +209,12 @@ class RentalAdmin(admin.ModelAdmin):
             lambda r: rental_set_auto_renew(rental=r, enabled=not r.auto_renew),
         )
 
-    @admin.action(description="Revoke (refund the unused share)", permissions=["change"])
+    @admin.action(description="Revoke (refund the unused share)", permissions=["refund"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Rental]) -> None:
         self._each(
             request, queryset, "revoked", lambda r: rental_revoke(rental=r, actor=request.user)
         )
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        """Support refunds orders (README "Operators")."""
+        return request.user.has_perm("smsbox.refund_order")

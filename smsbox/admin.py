@@ -1,17 +1,21 @@
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db import models
+from django.contrib.auth.models import Group
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from smsbox import admin_audit  # noqa: F401  (registers the audit log)
+from smsbox.admin_audit import AuditedAdminMixin
+from smsbox.audit import audit_record
 from smsbox.lifecycle import account_delete
 from smsbox.models import JobRun, User
 from smsbox.selectors import job_runs_latest
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     ordering = ["-created_at"]
     list_display = ["email", "tier", "is_verified", "is_staff", "last_activity_at", "created_at"]
     list_filter = ["tier", "is_verified", "is_staff", "is_active"]
@@ -59,15 +63,36 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(
         description="Delete the selected accounts (forfeit the balance, remove personal data)",
-        permissions=["change"],
+        permissions=["delete_account"],
     )
     def delete_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user_id, email in queryset.values_list("pk", "email"):
-            outcome = account_delete(user_id=user_id)
+        for user in queryset:
+            email = user.email
+            with transaction.atomic():
+                outcome = account_delete(user_id=user.pk)
+                audit_record(
+                    actor=request.user,
+                    action="customer.delete",
+                    target=user,
+                    before={"email": email},
+                    after={"deleted": outcome.deleted, "anonymised": outcome.anonymised},
+                    reason=outcome.reason,
+                )
             if outcome.deleted:
                 self.message_user(request, f"{email}: deleted")
             else:
                 self.message_user(request, f"{email}: kept ({outcome.reason})", messages.WARNING)
+
+    def has_delete_account_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("smsbox.delete_account")
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedAdminMixin, DjangoGroupAdmin):
+    """Roles: who changes a role's permissions is in the audit log."""
 
 
 @admin.register(JobRun)

@@ -5,7 +5,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpRequest
 
 from smsbox.audit import audit_record, audit_snapshot
@@ -19,35 +19,68 @@ class AuditedAdminMixin:
     def save_model(self, request: HttpRequest, obj: models.Model, form, change: bool) -> None:
         changed = [name for name in form.changed_data if name in form.cleaned_data]
         before = {name: _initial(form, name) for name in changed} if change else {}
+        with transaction.atomic():
+            self.save_audited(request, obj, form, change)
+            after = {name: form.cleaned_data[name] for name in changed}
+            audit_record(
+                actor=request.user,
+                action=f"{obj._meta.model_name}.{'change' if change else 'add'}",
+                target=obj,
+                before=_masked(before),
+                after=_masked(after),
+            )
+
+    def save_audited(self, request: HttpRequest, obj: models.Model, form, change: bool) -> None:
+        """The save itself (a ModelAdmin that saves through a service overrides this)."""
         super().save_model(request, obj, form, change)
-        after = {name: form.cleaned_data[name] for name in changed}
-        audit_record(
-            actor=request.user,
-            action=f"{obj._meta.model_name}.{'change' if change else 'add'}",
-            target=obj,
-            before=_masked(before),
-            after=_masked(after),
-        )
 
     def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
-        audit_record(
-            actor=request.user,
-            action=f"{obj._meta.model_name}.delete",
-            target=obj,
-            before={"object": str(obj)},
-        )
-        super().delete_model(request, obj)
+        with transaction.atomic():
+            audit_record(
+                actor=request.user,
+                action=f"{obj._meta.model_name}.delete",
+                target=obj,
+                before={"object": str(obj)},
+            )
+            super().delete_model(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet) -> None:
-        for obj in queryset:
-            self.delete_model(request, obj)
+        # The "delete selected" action runs outside the transaction of the admin's views.
+        with transaction.atomic():
+            for obj in queryset:
+                self.delete_model(request, obj)
+
+
+def audited_action(request: HttpRequest, obj: models.Model, action: str, call, **extra) -> Any:
+    """Run an admin action's service call on ``obj`` and record it, in one transaction: the
+    object's state before and after (``state``, ``expires_at``… where it has them), ``extra``
+    besides."""
+    fields = [
+        name for name in ("state", "status", "expires_at", "auto_renew") if hasattr(obj, name)
+    ]
+    with transaction.atomic():
+        before = {name: getattr(obj, name) for name in fields}
+        result = call()
+        obj.refresh_from_db()
+        audit_record(
+            actor=request.user,
+            action=action,
+            target=obj,
+            before=before,
+            after={**{name: getattr(obj, name) for name in fields}, **extra},
+            customer=getattr(obj, "user", None),
+        )
+    return result
 
 
 def _initial(form, name: str) -> Any:
     value = form.initial.get(name)
-    if isinstance(value, list | tuple) and value and isinstance(value[0], models.Model):
-        return sorted(str(item) for item in value)
     field = form.fields.get(name)
+    if isinstance(value, list | tuple):  # a many-to-many field: objects or their keys
+        if isinstance(field, forms.ModelMultipleChoiceField):
+            keys = [getattr(item, "pk", item) for item in value]
+            return sorted(str(item) for item in field.queryset.filter(pk__in=keys))
+        return sorted(str(item) for item in value)
     if isinstance(field, forms.ModelChoiceField) and value is not None:
         found = field.queryset.filter(pk=getattr(value, "pk", value)).first()
         return str(found) if found is not None else value

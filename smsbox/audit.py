@@ -11,7 +11,7 @@ from django.db import models, transaction
 from smsbox.errors import PermissionDenied
 from smsbox.models import OperatorAction, User
 
-SECRET_FIELDS = frozenset({"api_key", "password", "secret"})
+SECRET_FIELDS = frozenset({"api_key", "password", "password1", "password2", "secret"})
 MASK = "••••••"
 
 

@@ -445,6 +445,10 @@ AXES_ENABLED = SMSBOX_STAFF_LOCKOUT
 AXES_FAILURE_LIMIT = env.int("SMSBOX_STAFF_LOCKOUT_FAILURES", default=5)
 AXES_COOLOFF_TIME = env.int("SMSBOX_STAFF_LOCKOUT_HOURS", default=1)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Both login forms (the admin's and the dashboard's) post the e-mail as "username" and pass it
+# to authenticate() as such; axes would otherwise read USERNAME_FIELD ("email"), find no
+# username and never lock anyone out.
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 SILENCED_SYSTEM_CHECKS = [] if SMSBOX_STAFF_LOCKOUT else ["axes.W003"]  # its backend is off

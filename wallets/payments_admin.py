@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from smsbox.admin_audit import AuditedAdminMixin
 from smsbox.errors import ApplicationError
 from wallets.models import PaymentProcessor, TopUp, TopUpCallback
 from wallets.topup_services import processor_problems, topup_credit_manually, topup_reconcile
@@ -76,7 +77,7 @@ class PaymentProcessorForm(forms.ModelForm):
 
 
 @admin.register(PaymentProcessor)
-class PaymentProcessorAdmin(admin.ModelAdmin):
+class PaymentProcessorAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = PaymentProcessorForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
@@ -167,7 +168,13 @@ class TopUpAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.action(description="Ask the processor again about the selected top-ups")
+    def has_credit_permission(self, request: HttpRequest) -> bool:
+        """Top-ups are Finance's (and the owner's): Support reads them."""
+        return request.user.has_perm("wallets.change_topup")
+
+    @admin.action(
+        description="Ask the processor again about the selected top-ups", permissions=["credit"]
+    )
     def ask_processor_again(self, request: HttpRequest, queryset: QuerySet[TopUp]) -> None:
         for top_up in queryset:
             try:
@@ -181,7 +188,9 @@ class TopUpAdmin(admin.ModelAdmin):
                     f"credited {top_up.amount_credited:.2f}",
                 )
 
-    @admin.action(description="Credit the selected top-up manually (with a reason)")
+    @admin.action(
+        description="Credit the selected top-up manually (with a reason)", permissions=["credit"]
+    )
     def credit_manually(
         self, request: HttpRequest, queryset: QuerySet[TopUp]
     ) -> HttpResponse | None:

@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from smsbox.audit import audit_record
 from smsbox.errors import InvalidInput
 from smsbox.models import User
 from smsbox.money import CENT, LARGEST, MONEY_DECIMAL_PLACES, ZERO, parse_money
@@ -360,8 +361,18 @@ def topup_credit_manually(
             reason=f"Top-up #{top_up.pk}: {reason.strip()}" if reason.strip() else "",
             idempotency_key=key,
         )
+        before = top_up.amount_credited
         top_up.amount_credited += amount
         top_up.save(update_fields=["amount_credited", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="topup.credit_manually",
+            target=top_up,
+            before={"amount_credited": before},
+            after={"amount_credited": top_up.amount_credited},
+            reason=reason.strip(),
+            customer=top_up.user,
+        )
     return top_up
 
 

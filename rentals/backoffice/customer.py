@@ -2,8 +2,7 @@
 
 ``SECTIONS`` lists them in page order; each is a template under
 ``templates/admin/backoffice/sections/`` and a function answering its context (reads only).
-Another section (e.g. the customer's top-ups with their transaction hashes) is one more
-``Section`` in the list, with its template.
+Another section is one more ``Section`` in the list, with its template.
 """
 
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from apikeys.models import ApiKey
 from rentals.models import Activation, Rental, WebhookDelivery
 from rentals.services import spend_policy_effective
 from smsbox.models import OperatorAction, OperatorNote, User
-from wallets.models import AdjustmentRequest, LedgerEntry
+from wallets.models import AdjustmentRequest, LedgerEntry, TopUp
 from wallets.selectors import wallet_for_user, wallet_summary
 
 LATEST = 20
@@ -91,6 +90,14 @@ def _ledger(user: User) -> dict[str, Any]:
     }
 
 
+def _top_ups(user: User) -> dict[str, Any]:
+    return {
+        "top_ups": TopUp.objects.filter(user=user)
+        .select_related("processor")
+        .order_by("-created_at")[:LATEST]
+    }
+
+
 def _api_keys(user: User) -> dict[str, Any]:
     return {"keys": ApiKey.objects.filter(user=user).order_by("-created_at")[:LATEST]}
 
@@ -114,6 +121,7 @@ SECTIONS: list[Section] = [
     Section("open_orders", "Open orders", _open_orders),
     Section("latest_orders", "Latest orders", _latest_orders),
     Section("ledger", "Ledger", _ledger),
+    Section("top_ups", "Top-ups", _top_ups),
     Section("api_keys", "API keys", _api_keys),
     Section("webhooks", "Webhook deliveries", _webhooks),
     Section("notes", "Operator notes", _notes),

@@ -143,30 +143,35 @@ def find_by_api_key(term: str) -> list[Hit]:
     ]
 
 
+_TOP_UP_ID = re.compile(r"#?(\d{1,18})")
+_HASH = re.compile(r"[0-9A-Za-z]{16,128}")
+
+
 def find_by_top_up(term: str) -> list[Hit]:
-    """A top-up by its id (``123`` or ``#123``), a transaction hash (or a long enough part of
-    one), or the processor's invoice, payment or our order id."""
-    condition = Q()
-    number = term.removeprefix("#")
-    if number.isdigit() and len(number) <= 18:
-        condition |= Q(pk=int(number))
-    if len(term) <= 128 and " " not in term:
-        condition |= Q(processor_ref=term) | Q(processor_payment_id=term) | Q(order_id=term)
-        if len(term) >= 8:
-            condition |= Q(tx_hashes__icontains=term)
-    if not condition:
-        return []
+    """A top-up id (``#12`` or ``12``), our order id or the processor's invoice or payment id,
+    or a transaction hash the customer quotes (whole, with or without ``0x``); each top-up
+    answers itself and its customer, whose page lists the customer's top-ups."""
+    condition = Q(order_id=term) | Q(processor_ref=term) | Q(processor_payment_id=term)
+    if match := _TOP_UP_ID.fullmatch(term):
+        condition |= Q(pk=int(match[1]))
+    if _HASH.fullmatch(term.removeprefix("0x")):
+        condition |= Q(tx_hashes__icontains=term)
     top_ups = TopUp.objects.filter(condition).select_related("user", "processor")[:HITS_MAX]
-    return [_top_up_hit(top_up, term) for top_up in top_ups]
+    hits: list[Hit] = []
+    for top_up in top_ups:
+        hits.append(_top_up_hit(top_up))
+        if top_up.user is not None:
+            hits.append(customer_hit(top_up.user, f"top-up #{top_up.pk}"))
+    return hits
 
 
-def _top_up_hit(top_up: TopUp, term: str) -> Hit:
-    why = "transaction hash" if term.lower() in top_up.tx_hashes.lower() else "top-up"
+def _top_up_hit(top_up: TopUp) -> Hit:
+    hashes = ", ".join(top_up.tx_hashes.split()) or "no transaction hash yet"
     return Hit(
         "top-up",
-        f"Top-up #{top_up.pk} · {top_up.amount:.2f} {top_up.currency} · {top_up.status}",
-        f"{why} · {top_up.user.email if top_up.user else 'deleted account'} · "
-        f"{top_up.processor.name}",
+        f"Top-up #{top_up.pk} · {top_up.amount:.2f} {top_up.currency} · "
+        f"{top_up.get_status_display()}",
+        f"{top_up.processor.name} · {getattr(top_up.user, 'email', '')} · {hashes}",
         reverse("admin:wallets_topup_change", args=[top_up.pk]),
     )
 
