@@ -78,6 +78,19 @@ def activation_upstream_close(activation_id: int, action: str) -> None:
     close(activation_id=activation_id, action=action)
 
 
+@shared_task(name="rentals.tasks.activations_upstream_close", soft_time_limit=240, time_limit=270)
+def activations_upstream_close(activation_ids: list[int], action: str) -> None:
+    """The upstream closes of one expiry batch, in one message; a transient failure is handed
+    to ``activation_upstream_close`` for that activation, which retries with back-off."""
+    from rentals.services.activations import activation_upstream_close as close
+
+    for activation_id in activation_ids:
+        try:
+            close(activation_id=activation_id, action=action)
+        except Transient:
+            activation_upstream_close.delay(activation_id, action)
+
+
 # --- long-term rentals ------------------------------------------------------------------------
 @shared_task(name="rentals.tasks.rentals_renew", soft_time_limit=240, time_limit=270)
 def rentals_renew() -> int:

@@ -312,6 +312,8 @@ SMSBOX_INACTIVITY_NOTICE_DAYS = [
 ]
 # Rows a sweep claims per batch (memory stays constant whatever the table size).
 SMSBOX_JOB_BATCH_SIZE = env.int("SMSBOX_JOB_BATCH_SIZE", default=200)
+# Due activations the expiry sweep settles per transaction (row locks held meanwhile).
+SMSBOX_EXPIRY_BATCH_SIZE = env.int("SMSBOX_EXPIRY_BATCH_SIZE", default=100)
 # Job history (admin: Job runs) is kept this many days.
 SMSBOX_JOB_HISTORY_DAYS = env.int("SMSBOX_JOB_HISTORY_DAYS", default=30)
 

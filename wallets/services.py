@@ -303,3 +303,79 @@ def wallet_charge_recording(
         cursor.execute("SELECT balance FROM wallets_wallet WHERE id = %s", [wallet_id])
         balance = cursor.fetchone()[0]
     raise InsufficientFunds(extra={"balance": str(balance), "amount": str(charge)})
+
+
+# --- refunds of a sweep, a batch at a time (PostgreSQL) ---------------------------------------
+@dataclass(frozen=True)
+class RefundLine:
+    """One refund of a batch: the whole charge of ``reference``, made to ``user_id``'s wallet."""
+
+    user_id: int
+    amount: Decimal
+    reference: Reference
+    memo: str
+
+
+_LOCK_WALLETS = """
+SELECT id, user_id, balance FROM wallets_wallet WHERE user_id = ANY(%s) ORDER BY id FOR UPDATE
+"""
+_KEYS_TAKEN = """
+SELECT idempotency_key, wallet_id, amount FROM wallets_ledgerentry WHERE idempotency_key = ANY(%s)
+"""
+_REFUND_MANY = """
+WITH entries AS (
+    INSERT INTO wallets_ledgerentry (wallet_id, kind, amount, balance_after, reference_kind,
+        reference_id, idempotency_key, actor_id, memo, created_at)
+    SELECT wallet_id, 'refund', amount, balance_after, reference_kind, reference_id, key, NULL,
+        memo, %s
+    FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::text[], %s::text[], %s::text[],
+        %s::text[]) AS t(wallet_id, amount, balance_after, reference_kind, reference_id, key, memo)
+)
+UPDATE wallets_wallet w SET balance = w.balance + t.total, updated_at = %s
+FROM unnest(%s::bigint[], %s::numeric[]) AS t(id, total) WHERE w.id = t.id
+"""
+
+
+def wallets_refund_batch(*, lines: list[RefundLine], now) -> int:
+    """Refund the whole charge of each line, in three statements whatever their number: lock
+    the wallets in primary-key order, check that each reference was charged exactly that amount
+    on that wallet and never refunded, then insert every entry and credit every wallet in one
+    round trip. PostgreSQL only, inside the caller's transaction. Any line that does not pass
+    the check raises ``RefundExceedsCharge`` before anything is written (the caller rolls the
+    batch back and refunds one at a time through ``wallet_refund``). Answers the entries
+    written."""
+    if not lines:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_WALLETS, [sorted({line.user_id for line in lines})])
+        wallets = {user_id: (wallet_id, balance) for wallet_id, user_id, balance in cursor}
+        charges = [line.reference.key(Kind.CHARGE) for line in lines]
+        refunds = [line.reference.key(Kind.REFUND) for line in lines]
+        cursor.execute(_KEYS_TAKEN, [charges + refunds])
+        taken = {key: (wallet_id, amount) for key, wallet_id, amount in cursor}
+        columns = _refund_columns(lines, wallets, taken)
+        totals: dict[int, Decimal] = {}
+        for wallet_id, amount in zip(columns[0], columns[1], strict=True):
+            totals[wallet_id] = totals.get(wallet_id, ZERO) + amount
+        cursor.execute(_REFUND_MANY, [now, *columns, now, list(totals), list(totals.values())])
+    return len(lines)
+
+
+def _refund_columns(lines: list[RefundLine], wallets: dict, taken: dict) -> list[list]:
+    """The entries' columns, each ``balance_after`` the running balance of its wallet."""
+    balances = {wallet_id: balance for wallet_id, balance in wallets.values()}
+    columns: list[list] = [[] for _ in range(7)]
+    for line in lines:
+        amount = _positive(line.amount)
+        wallet_id = wallets.get(line.user_id, (None, None))[0]
+        charge = taken.get(line.reference.key(Kind.CHARGE))
+        if wallet_id is None or charge != (wallet_id, -amount):
+            raise RefundExceedsCharge(extra={"reference": line.reference.key(Kind.CHARGE)})
+        if line.reference.key(Kind.REFUND) in taken:
+            raise RefundExceedsCharge(extra={"reference": line.reference.key(Kind.REFUND)})
+        balances[wallet_id] += amount
+        row = (wallet_id, amount, balances[wallet_id], line.reference.kind, str(line.reference.id))
+        row += (line.reference.key(Kind.REFUND), line.memo[:255])
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return columns

@@ -46,6 +46,7 @@ from rentals.errors import (
     ReuseNotAvailable,
 )
 from rentals.models import Activation, NumberBan
+from rentals.services.expiry import Expired, expire_batch_sql
 from rentals.services.policy import (
     purchases_allowed_check,
     spend_policy_check_locked,
@@ -55,6 +56,7 @@ from rentals.services.policy import (
 )
 from smsbox.errors import ApplicationError, InvalidInput
 from smsbox.models import User
+from wallets.errors import RefundExceedsCharge
 from wallets.models import LedgerEntry
 from wallets.services import (
     Reference,
@@ -615,24 +617,53 @@ def _expire_locked(locked: Activation, *, now: datetime) -> bool:
     return True
 
 
-def activations_expire_due(*, limit: int = 1000, now: datetime | None = None) -> int:
-    """Expire up to ``limit`` due activations, one row per transaction, claimed with
-    ``SKIP LOCKED`` so that sweeps on several workers share the work."""
+def activations_expire_due(
+    *, limit: int = 1000, now: datetime | None = None, batch_size: int | None = None
+) -> int:
+    """Expire up to ``limit`` due activations, ``batch_size`` (``SMSBOX_EXPIRY_BATCH_SIZE``)
+    per transaction, claimed with ``SKIP LOCKED`` so that sweeps on several workers share the
+    work; memory stays that of one batch whatever the number due. Answers how many."""
+    size = batch_size or settings.SMSBOX_EXPIRY_BATCH_SIZE
     done = 0
     while done < limit:
         moment = now or timezone.now()
-        with transaction.atomic():
-            row = (
-                Activation.objects.select_for_update(skip_locked=True)
-                .filter(state__in=Activation.LIVE_STATES, expires_at__lte=moment)
-                .order_by("expires_at", "pk")
-                .first()
-            )
-            if row is None:
-                break
-            _expire_locked(row, now=moment)
-        done += 1
+        count = _expire_batch(limit=min(size, limit - done), now=moment)
+        if count == 0:
+            break
+        done += count
     return done
+
+
+def _expire_batch(*, limit: int, now: datetime) -> int:
+    """One batch: set-based on PostgreSQL (``expiry.expire_batch_sql``); when a refund of it
+    does not pass the ledger's checks, or on SQLite, the batch is done row by row instead."""
+    if connection.vendor == "postgresql":
+        try:
+            with transaction.atomic():
+                settled = expire_batch_sql(limit=limit, now=now)
+                _after_expiry(settled)
+            return len(settled)
+        except RefundExceedsCharge:
+            logger.warning("expiry batch refused by the ledger's checks: row by row instead")
+    with transaction.atomic():
+        rows = list(
+            Activation.objects.select_for_update(skip_locked=True)
+            .filter(state__in=Activation.LIVE_STATES, expires_at__lte=now)
+            .order_by("expires_at", "pk")[:limit]
+        )
+        for row in rows:
+            _expire_locked(row, now=now)
+    return len(rows)
+
+
+def _after_expiry(settled: list[Expired]) -> None:
+    """What the row-by-row path does through ``save()`` and ``_close_upstream``: drop the
+    cached copies and, after the commit, tell the upstreams, one task per action."""
+    activation_cache_drop([row.id for row in settled])
+    for action in ("cancel", "finish"):
+        ids = [row.id for row in settled if row.upstream and row.action == action]
+        if ids:
+            transaction.on_commit(partial(_enqueue_close_many, ids, action), robust=True)
 
 
 def activation_force_complete(*, activation: Activation, actor: User) -> Activation:
@@ -792,6 +823,12 @@ def _enqueue_close(activation_id: int, action: str) -> None:
     from rentals.tasks import activation_upstream_close  # tasks import this module
 
     activation_upstream_close.delay(activation_id, action)
+
+
+def _enqueue_close_many(activation_ids: list[int], action: str) -> None:
+    from rentals.tasks import activations_upstream_close  # tasks import this module
+
+    activations_upstream_close.delay(activation_ids, action)
 
 
 def activation_upstream_close(*, activation_id: int, action: str) -> None:
