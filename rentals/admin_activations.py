@@ -17,7 +17,7 @@ LEDGER_COLUMNS = ("time", "kind", "amount", "balance after", "actor", "memo")
 
 class SmsMessageInline(admin.TabularInline):
     model = SmsMessage
-    fields = ["received_at", "sender", "text", "code", "upstream_message_id"]
+    fields = ["received_at", "sender", "text", "text_truncated", "code", "upstream_message_id"]
     readonly_fields = fields
     extra = 0
     can_delete = False
