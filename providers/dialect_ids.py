@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from providers import dialect_data
 from providers.models import Country, Service
+from smsbox import parsing
 
 
 def dialect_ids_fill(
@@ -65,7 +66,9 @@ def country_by_smspool(raw: str) -> Country | None:
     raw = raw.strip()
     if not raw or len(raw) > 100:
         return None
-    if raw.isdigit():
+    if raw.isdigit():  # "²" too: the strict parser says whether it is an id
+        if not parsing.is_digits(raw, max_length=9):
+            return None
         return Country.objects.filter(smspool_id=int(raw)).first() if len(raw) < 10 else None
     return Country.objects.filter(
         Q(iso__iexact=raw)
@@ -82,6 +85,8 @@ def service_by_smspool(raw: str) -> Service | None:
     if not raw or len(raw) > 100:
         return None
     if raw.isdigit():
+        if not parsing.is_digits(raw, max_length=9):
+            return None
         return Service.objects.filter(smspool_id=int(raw)).first() if len(raw) < 10 else None
     return (
         Service.objects.filter(name__iexact=raw).first()

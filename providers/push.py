@@ -8,7 +8,9 @@ or a form with the upstream's order id (``upstream_id``, or SMS-Activate's ``act
 (ISO 8601 or ``YYYY-MM-DD HH:MM:SS`` UTC). The SMS then takes the one path of every upstream
 SMS (``upstream_sms_dispatch``), deduplicated by message id against polling. Answers JSON:
 ``{"status": "ok"}`` or ``{"status": "error", "code": …, "message": …}``. A value with a NUL
-character, or one the database cannot store, is refused with a 400.
+character, or one the database cannot store, is refused with a 400; a body over
+``PUSH_MAX_BODY_BYTES`` (2 MiB) with a 413 before it is read. The text is stored up to the SMS
+limit (``rentals.models.messages.SMS_TEXT_LIMIT``), the rest cut and the message flagged.
 """
 
 from __future__ import annotations
@@ -19,19 +21,20 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DataError
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from providers.models import Provider
 from providers.services import upstream_sms_dispatch
+from smsbox import parsing
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Push-Secret"  # noqa: S105 (a header name)
-_MAX_TEXT = 2000
+PUSH_MAX_BODY_BYTES = 2 * 1024 * 1024
+_MAX_TEXT = 2 * 1024 * 1024  # the intake cuts and flags what it stores
 
 
 @csrf_exempt
@@ -42,7 +45,12 @@ def provider_push(request: HttpRequest, provider_id: int) -> JsonResponse:
         return _error("NOT_FOUND", "No such provider.", 404)
     if not _authenticated(request, provider):
         return _error("BAD_KEY", "The push secret is missing or wrong.", 403)
-    data = _data(request)
+    if _content_length(request) > PUSH_MAX_BODY_BYTES:
+        return _error("TOO_LARGE", f"The body exceeds {PUSH_MAX_BODY_BYTES} bytes.", 413)
+    try:
+        data = _data(request)
+    except RequestDataTooBig:
+        return _error("TOO_LARGE", f"The body exceeds {PUSH_MAX_BODY_BYTES} bytes.", 413)
     if data is None:
         return _error("INVALID_INPUT", "The body must be JSON or a form.", 400)
     if any("\x00" in str(value) for value in data.values()):
@@ -75,6 +83,13 @@ def _dispatch(provider: Provider, data: dict[str, Any]) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def _content_length(request: HttpRequest) -> int:
+    """The announced body size; an unreadable one counts as too large, before any read."""
+    raw = request.META.get("CONTENT_LENGTH") or "0"
+    size = parsing.or_none(parsing.integer, raw, name="Content-Length")
+    return PUSH_MAX_BODY_BYTES + 1 if size is None else size
+
+
 def _authenticated(request: HttpRequest, provider: Provider) -> bool:
     expected = str((provider.settings or {}).get("push_secret") or "")
     given = request.headers.get(SECRET_HEADER) or request.GET.get("secret") or ""
@@ -105,15 +120,7 @@ def _received_at(raw: str) -> datetime | None | bool:
     """The parsed time, None when not given, False when not a date and time."""
     if not raw:
         return None
-    try:
-        parsed = parse_datetime(raw)
-    except ValueError:
-        return False
-    if parsed is None:
-        return False
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.get_fixed_timezone(0))
-    return parsed
+    return parsing.or_none(parsing.moment, raw, name="received_at") or False
 
 
 def _error(code: str, message: str, status: int) -> JsonResponse:

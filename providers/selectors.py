@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 
 from providers.models import Country, Offer, Provider, PurchaseAttempt, Service
 from providers.pricing import PriceBook
+from smsbox import parsing
 from smsbox.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -241,9 +242,13 @@ class CountryUnknown(InvalidInput):
     message = gettext_noop("No such country.")
 
 
+_MAX_NAME = 100  # longer than any service or country name
+_MAX_COUNTRY_ID = 999_999_999
+
+
 def service_resolve(term: object) -> Service:
     """The service whose code or name is ``term``, case-insensitive; ``ServiceUnknown`` else."""
-    term = str(term or "").strip()
+    term = parsing.text(term or "", name="service", max_length=_MAX_NAME)
     service = Service.objects.filter(code__iexact=term).first() if term else None
     if service is None and term:
         service = Service.objects.filter(name__iexact=term).order_by("pk").first()
@@ -255,10 +260,11 @@ def service_resolve(term: object) -> Service:
 def country_resolve(term: object) -> Country:
     """The country whose SMS-Activate id, ISO code or English name is ``term`` (any case);
     ``CountryUnknown`` else."""
-    term = str(term if term is not None else "").strip()
+    term = parsing.text(term if term is not None else "", name="country", max_length=_MAX_NAME)
     countries = Country.objects.all()
-    if term.isdigit() and len(term) <= 9:
-        country = countries.filter(sms_activate_id=int(term)).first()
+    if term.isdigit():  # "²".isdigit() too: the parser refuses what is not ASCII digits
+        country_id = parsing.integer(term, name="country", maximum=_MAX_COUNTRY_ID)
+        country = countries.filter(sms_activate_id=country_id).first()
     elif len(term) == 2:
         country = countries.filter(iso__iexact=term).first()
     else:
@@ -305,10 +311,11 @@ def services_search(term: str, *, limit: int = 12) -> list[Service]:
 
 def countries_search(term: str, *, limit: int = 12) -> list[Country]:
     """Visible countries whose English or Russian name, ISO code or SMS-Activate id matches."""
-    term = (term or "").strip()
+    term = (term or "").strip()[:_MAX_NAME]
     countries = Country.objects.filter(visible=True)
     if term.isdigit():
-        countries = countries.filter(sms_activate_id=int(term))
+        country_id = parsing.or_none(parsing.integer, term, name="country", maximum=_MAX_COUNTRY_ID)
+        countries = countries.filter(sms_activate_id=country_id)
     elif term:
         countries = countries.filter(
             Q(name_en__icontains=term) | Q(name_ru__icontains=term) | Q(iso__iexact=term)

@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from rentals.models import Activation, NumberBan, SmsMessage, SpendPolicy
 from rentals.services import activation_cancel_refund, activation_force_complete
 from rentals.status import smspool_label
+from smsbox import parsing
 from smsbox.admin_audit import audited_action
 from smsbox.errors import ApplicationError
 from wallets.models import LedgerEntry
@@ -17,7 +18,7 @@ LEDGER_COLUMNS = ("time", "kind", "amount", "balance after", "actor", "memo")
 
 class SmsMessageInline(admin.TabularInline):
     model = SmsMessage
-    fields = ["received_at", "sender", "text", "code", "upstream_message_id"]
+    fields = ["received_at", "sender", "text", "text_truncated", "code", "upstream_message_id"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -81,7 +82,7 @@ class ActivationAdmin(admin.ModelAdmin):
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         # "=id" must not be tried with a term that is not a number (a phone with "+", an e-mail)
         term = request.GET.get("q", "").strip()
-        return self.search_fields if term.isdigit() else self.search_fields[1:]
+        return self.search_fields if parsing.is_digits(term) else self.search_fields[1:]
 
     @admin.display(description="customer", ordering="user__email")
     def user_email(self, obj: Activation) -> str:

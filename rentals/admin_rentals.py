@@ -40,7 +40,7 @@ class RentalPlanAdmin(admin.ModelAdmin):
 class SmsMessageInline(admin.TabularInline):
     model = SmsMessage
     fk_name = "rental"
-    fields = ["received_at", "sender", "text", "code", "upstream_message_id"]
+    fields = ["received_at", "sender", "text", "text_truncated", "code", "upstream_message_id"]
     readonly_fields = fields
     ordering = ["received_at", "id"]
     extra = 0

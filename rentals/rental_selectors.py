@@ -35,6 +35,7 @@ from rentals.rental_errors import (
     RentalNotFound,
     RentDie,
 )
+from smsbox import parsing
 from smsbox.money import to_cents
 
 PACKAGE_DAYS = {Package.ONE_MONTH: 30, Package.THREE_MONTHS: 90, Package.SIX_MONTHS: 180,
@@ -213,7 +214,7 @@ def rental_get_for_user(*, user, ident: object) -> Rental:
     term = str(ident if ident is not None else "").strip()
     rentals = Rental.objects.filter(user=user).select_related("country", "service", "provider")
     rental = None
-    if term.isdigit() and len(term) <= 18:
+    if parsing.is_digits(term):
         rental = rentals.filter(pk=int(term)).first()
     if rental is None and term:
         rental = rentals.filter(display_number__iexact=term).first()
@@ -282,7 +283,7 @@ def rental_for_upstream(*, provider: Provider, upstream_id: str, phone: str = ""
 
 
 def _digits(raw: str) -> str:
-    return "".join(ch for ch in raw if ch.isdigit())
+    return parsing.digits_in(raw)
 
 
 # --- sweeps -----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from rentals.activation_cache import (
 )
 from rentals.models import Activation, SmsMessage
 from rentals.status import handler_status
+from smsbox import parsing
 from smsbox.errors import NotFound
 from smsbox.models import User
 from smsbox.money import ZERO
@@ -53,7 +54,7 @@ def activation_get_for_user(*, user: User, ident: int | str) -> Activation:
     # ORDER BY and no owner in the WHERE, or PostgreSQL may walk the owner's activations instead
     # of using the key.
     activations = Activation.objects.select_related("service", "country").order_by()
-    if ident.isdigit() and len(ident) < 19:
+    if parsing.is_digits(ident):
         found = activations.filter(pk=int(ident)).first()
     else:
         found = activations.filter(display_number=ident.upper()).first() if ident else None
@@ -121,7 +122,7 @@ def activation_detail_for_user(
     if connection.vendor != "postgresql":  # plain SQL skips the converters SQLite needs
         return activation_get_for_user(user=user, ident=ident)
     ident = str(ident).strip()
-    if ident.isdigit() and len(ident) < 19:
+    if parsing.is_digits(ident):
         if activation_cache_enabled():
             found = _activation_polled(int(ident), cached)
         else:
@@ -232,7 +233,7 @@ def activations_open_for_user(*, user: User) -> QuerySet[Activation]:
 def number_matches(search: str) -> Q:
     """Display numbers containing ``search``, or phones containing its digits (``+1 202…``)."""
     term = search.strip()
-    digits = "".join(ch for ch in term if ch.isdigit())
+    digits = parsing.digits_in(term)
     found = Q(display_number__icontains=term)
     return found | Q(phone__contains=digits) if digits else found
 
@@ -357,7 +358,7 @@ def activations_by_terms(*, user: User, terms: list[str]) -> QuerySet[Activation
     """The customer's activations whose binding key, display number or phone number (digits,
     with or without ``+``) is one of ``terms``; nobody else's, whatever the terms."""
     keys = [t.strip() for t in terms if t and t.strip()]
-    phones = ["".join(ch for ch in t if ch.isdigit()) for t in keys]
+    phones = [parsing.digits_in(t) for t in keys]
     return activations_for_user(user=user).filter(
         Q(binding_key__in=keys)
         | Q(display_number__in=[k.upper() for k in keys])
@@ -399,7 +400,7 @@ def rentals_by_terms(*, user: User, terms: list[str]) -> QuerySet:
     from rentals.models import Rental
 
     keys = [t.strip() for t in terms if t and t.strip()]
-    phones = [p for p in ("".join(ch for ch in t if ch.isdigit()) for t in keys) if p]
+    phones = [p for p in (parsing.digits_in(t) for t in keys) if p]
     return (
         Rental.objects.filter(user=user)
         .filter(

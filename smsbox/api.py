@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from smsbox import parsing
 from smsbox.errors import ApplicationError
 from smsbox.money import format_money
 
@@ -41,6 +42,35 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
     (exceptions.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
     (exceptions.Throttled, "RATE_LIMITED"),
 ]
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A whole number in ASCII digits (or a JSON integer) through the strict parser: DRF's
+    own field reads "٣" as 3 and "1.0" as 1."""
+
+    def to_internal_value(self, data: Any) -> int:
+        try:
+            return parsing.integer(data, name=self.field_name or "value")
+        except parsing.InvalidParameter:
+            self.fail("invalid")
+
+
+class StrictDecimalField(serializers.DecimalField):
+    """A decimal amount through the strict parser: ASCII digits with an optional point (a
+    JSON number is read through its shortest text), no sign, exponent, NaN or infinity."""
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, float):
+            data = repr(data)  # "1.5", "1e+300" (refused), "nan" (refused)
+        places = self.decimal_places if self.decimal_places is not None else 4
+        whole = (self.max_digits - places) if self.max_digits is not None else 10
+        try:
+            value = parsing.amount(
+                data, name=self.field_name or "value", places=places, max_integer_digits=whole
+            )
+        except parsing.InvalidParameter:
+            self.fail("invalid")
+        return self.quantize(self.validate_precision(value))
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:

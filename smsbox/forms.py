@@ -3,7 +3,38 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 
+from smsbox import parsing
 from smsbox.models import User
+
+
+class StrictIntegerField(forms.IntegerField):
+    """A whole number in ASCII digits only, through the strict parser (Django's own field
+    reads "٣" as 3 and "1e3" as 1000)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return parsing.integer(value, name=str(self.label or "value"))
+        except parsing.InvalidParameter:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class StrictDecimalField(forms.DecimalField):
+    """A decimal amount in ASCII digits with a point, through the strict parser: no sign,
+    exponent, NaN or infinity."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        places = self.decimal_places if self.decimal_places is not None else 4
+        whole = (self.max_digits - places) if self.max_digits is not None else 10
+        try:
+            return parsing.amount(
+                value, name=str(self.label or "value"), places=places, max_integer_digits=whole
+            )
+        except parsing.InvalidParameter:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class SignUpForm(forms.Form):

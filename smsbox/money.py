@@ -1,6 +1,8 @@
 """Money helpers: Decimal only, one rounding rule for every customer-facing figure."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
+
+from smsbox import parsing
 
 MONEY_MAX_DIGITS = 14
 MONEY_DECIMAL_PLACES = 4
@@ -24,17 +26,15 @@ def format_money(amount: Decimal) -> str:
 
 
 def parse_money(raw: object) -> Decimal:
-    """Parse a decimal amount from user input; ``ValueError`` for anything that is not one."""
-    if isinstance(raw, float):
-        raise ValueError("Amounts are never floats.")
+    """Parse an amount from user input through the strict parser (ASCII digits, at most
+    ``MONEY_DECIMAL_PLACES`` decimals, below ``LARGEST``, no sign, exponent, NaN or float);
+    ``ValueError`` for anything that is not one."""
     try:
-        amount = Decimal(str(raw).strip())
-    except (InvalidOperation, TypeError) as exc:
-        raise ValueError(f"{raw!r} is not an amount.") from exc
-    if not amount.is_finite():
-        raise ValueError(f"{raw!r} is not an amount.")
-    if abs(amount) >= LARGEST:
-        raise ValueError(f"{raw!r} is too large: amounts stay below {LARGEST}.")
-    if amount.normalize().as_tuple().exponent < -MONEY_DECIMAL_PLACES:
-        raise ValueError(f"{raw!r} has more than {MONEY_DECIMAL_PLACES} decimal places.")
-    return amount
+        return parsing.amount(
+            raw,
+            name="amount",
+            places=MONEY_DECIMAL_PLACES,
+            max_integer_digits=MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES,
+        )
+    except parsing.InvalidParameter as exc:
+        raise ValueError(f"{str(raw)[:40]!r} is not an amount: {exc.reason}.") from None

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import QuerySet
 
+from smsbox import parsing
 from smsbox.models import User
 from wallets.errors import TopUpNotFound
 from wallets.models import PaymentProcessor, TopUp
@@ -34,10 +35,9 @@ def topups_for_user(*, user: User) -> QuerySet[TopUp]:
 
 def topup_get_for_user(*, user: User, top_up_id: object) -> TopUp:
     """The customer's own top-up; anyone else's is "not found"."""
-    try:
-        pk = int(str(top_up_id))
-    except ValueError:
-        raise TopUpNotFound() from None
+    pk = parsing.or_none(parsing.object_id, top_up_id, name="top_up_id")
+    if pk is None:
+        raise TopUpNotFound()
     top_up = topups_for_user(user=user).filter(pk=pk).first()
     if top_up is None:
         raise TopUpNotFound()

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from django.utils.translation import gettext_noop
 
+from smsbox import parsing
 from smsbox.errors import ApplicationError
 
 if TYPE_CHECKING:
@@ -345,4 +346,4 @@ def multi_bought(
 
 
 def digits(phone: object) -> str:
-    return "".join(ch for ch in str(phone) if ch.isdigit())
+    return parsing.digits_in(phone)

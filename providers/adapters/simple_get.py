@@ -33,6 +33,7 @@ from providers.adapters.base import (
     extract_code,
     parse_decimal,
 )
+from smsbox import parsing
 
 _COUNTRIES = {"US": "USA", "GB": "UK"}
 _CALLING_CODES = {"USA": "1", "NL": "31", "UK": "44"}
@@ -141,7 +142,7 @@ class SimpleGetAdapter(Adapter):
     def _order(self, body: str, country_code: str) -> BoughtNumber:
         if body.startswith("ORDER_ID_") and "_NUMBER_" in body:
             upstream_id, _, phone = body.removeprefix("ORDER_ID_").partition("_NUMBER_")
-            if upstream_id.isdigit() and digits(phone):
+            if parsing.is_digits(upstream_id, max_length=64) and digits(phone):
                 return BoughtNumber(upstream_id=upstream_id, phone=self._phone(phone, country_code))
         if _is_token(body) and not body.startswith("ORDER_ID_"):  # half an order is no refusal
             raise token_error(body)

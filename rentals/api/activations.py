@@ -17,7 +17,8 @@ from rentals import selectors, services
 from rentals.activation_cache import activation_cache_keys
 from rentals.models import Activation, Rental, SmsMessage
 from rentals.status import SMSPOOL_CODES, smspool_code, smspool_label
-from smsbox.api import MoneyField, error_responses
+from smsbox import parsing
+from smsbox.api import MoneyField, StrictDecimalField, StrictIntegerField, error_responses
 from smsbox.errors import InvalidInput
 from smsbox.money import format_money
 
@@ -141,7 +142,7 @@ class PurchaseSerializer(serializers.Serializer):
     service = serializers.CharField(max_length=100, help_text="Code or name, any case.")
     country = serializers.CharField(max_length=100, help_text="Id, ISO code or name, any case.")
     operator = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    maxPrice = serializers.DecimalField(
+    maxPrice = StrictDecimalField(
         max_digits=14, decimal_places=4, min_value=0, required=False, allow_null=True
     )
     orderId = serializers.CharField(
@@ -155,7 +156,7 @@ class PurchaseSerializer(serializers.Serializer):
 
 class BatchPurchaseSerializer(PurchaseSerializer):
     orderId = None
-    quantity = serializers.IntegerField(min_value=1, max_value=50)
+    quantity = StrictIntegerField(min_value=1, max_value=50)
 
 
 class BatchItemSerializer(serializers.Serializer):
@@ -264,7 +265,7 @@ def _list_filters(params) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     state = params.get("state", "").strip().lower()
     if state:
-        if state.isdigit() and len(state) < 3:
+        if parsing.is_digits(state, max_length=2):
             filters["state"] = [s for s, code in SMSPOOL_CODES.items() if code == int(state)]
             if not filters["state"]:
                 raise BadFilter(extra={"state": state})
@@ -465,7 +466,7 @@ class ActivationDetailApi(GenericAPIView):
     def cached_keys(kwargs: dict[str, Any]) -> tuple[str, ...]:
         """The activation's Redis copy, read along with the API key check (clients poll)."""
         ident = str(kwargs.get("ident", "")).strip()
-        return activation_cache_keys(int(ident)) if ident.isdigit() and len(ident) < 19 else ()
+        return activation_cache_keys(int(ident)) if parsing.is_digits(ident) else ()
 
 
 class ActivationActionApi(GenericAPIView):
@@ -609,7 +610,7 @@ class TokenExportApi(GenericAPIView):
             )
         if scope == "all":
             return selectors.activations_for_user(user=request.user)
-        ids = [int(t) for t in terms if t.isdigit() and len(t) < 19]
+        ids = [int(t) for t in terms if parsing.is_digits(t)]
         found = selectors.activations_for_user(user=request.user)
         return found.filter(pk__in=ids) | found.filter(
             display_number__in=[t.upper() for t in terms]

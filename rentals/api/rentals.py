@@ -16,7 +16,7 @@ from rentals.api.activations import MessageSerializer, message_data
 from rentals.models import Rental
 from rentals.services import rental_reorder
 from rentals.services import rentals as rental_services
-from smsbox.api import MoneyField, error_responses
+from smsbox.api import MoneyField, StrictIntegerField, error_responses
 from smsbox.errors import InvalidInput
 from smsbox.money import format_money
 
@@ -72,8 +72,8 @@ class PlanSerializer(serializers.Serializer):
 
 
 class DurationSerializer(serializers.Serializer):
-    hours = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=100000)
-    days = serializers.IntegerField(
+    hours = StrictIntegerField(required=False, allow_null=True, min_value=1, max_value=100000)
+    days = StrictIntegerField(
         required=False,
         allow_null=True,
         min_value=1,

@@ -16,6 +16,7 @@ from django.urls import reverse
 from apikeys.keys import key_prefix
 from apikeys.models import ApiKey
 from rentals.models import Activation, Rental
+from smsbox import parsing
 from smsbox.models import User
 from wallets.models import TopUp
 
@@ -76,7 +77,7 @@ def find_by_email(term: str) -> list[Hit]:
         if not users:
             users = User.objects.filter(email__icontains=term).order_by("email")[:HITS_MAX]
         return [customer_hit(user, "e-mail") for user in users]
-    if len(term) >= 3 and not term.isdigit():
+    if len(term) >= 3 and not parsing.is_digits(term, max_length=len(term)):
         users = User.objects.filter(email__icontains=term).order_by("email")[:HITS_MAX]
         return [customer_hit(user, "e-mail contains the text") for user in users]
     return []
@@ -85,7 +86,7 @@ def find_by_email(term: str) -> list[Hit]:
 def find_by_order_id(term: str) -> list[Hit]:
     """An activation or rental id, or its display number (``A…``, ``R…``)."""
     hits: list[Hit] = []
-    if term.isdigit() and len(term) <= 18:
+    if parsing.is_digits(term):
         pk = int(term)
         hits += [_activation_hit(a, "activation id") for a in _activations(Q(pk=pk))]
         hits += [_rental_hit(r, "rental id") for r in _rentals(Q(pk=pk))]

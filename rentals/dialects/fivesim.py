@@ -11,7 +11,7 @@ has one order numbering for both.
 
 import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.http import HttpResponse, JsonResponse
 from django.urls import path
@@ -35,6 +35,7 @@ from rentals.models import Activation, NumberBan, Rental
 from rentals.rental_errors import RentalNotFound
 from rentals.services import rentals as rental_services
 from rentals.services.policy import spend_policy_effective
+from smsbox import parsing
 from smsbox.errors import ApplicationError
 from wallets.selectors import ledger_entries, wallet_for_user, wallet_summary
 
@@ -139,7 +140,7 @@ def _operator(name: str) -> str:
 
 def _order_id(call: Call) -> int:
     raw = call.path.get("id", "")
-    if not raw.isdigit() or len(raw) > 18:
+    if not parsing.is_digits(raw):
         raise DialectError("order not found", status=404)
     return int(raw)
 
@@ -162,11 +163,8 @@ def _max_price(call: Call) -> Decimal | None:
     raw = call.get("maxPrice", "maxprice")
     if not raw:
         return None
-    try:
-        price = Decimal(raw)
-    except InvalidOperation:
-        price = Decimal(0)
-    if not price.is_finite() or price <= 0:
+    price = parsing.or_none(parsing.amount, raw, name="max_price", positive=True)
+    if price is None:
         raise DialectError("bad maxPrice")
     return price
 
@@ -377,7 +375,7 @@ def sms_inbox(call: Call) -> HttpResponse:
 def _page(call: Call) -> tuple[int, int, bool]:
     raw_limit, raw_offset = call.get("limit"), call.get("offset")
     for raw in (raw_limit, raw_offset):
-        if raw and (not raw.isdigit() or len(raw) > 9):
+        if raw and not parsing.is_digits(raw, max_length=9):
             raise DialectError("bad limit or offset")
     limit = min(int(raw_limit or 15), 100) or 15
     return limit, int(raw_offset or 0), call.get("reverse").lower() == "true"

@@ -11,7 +11,7 @@ numeric id is accepted too); statuses are SMSPool's codes (``rentals.status``).
 
 import json
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path, re_path
@@ -42,6 +42,7 @@ from rentals.rental_errors import RentalNotFound
 from rentals.services import rental_reorder
 from rentals.services import rentals as rental_services
 from rentals.status import smspool_code, smspool_label
+from smsbox import parsing
 from smsbox.errors import ApplicationError
 from smsbox.money import ZERO, format_money, to_cents
 from wallets.selectors import wallet_for_user
@@ -142,7 +143,7 @@ def _whole(call: Call, name: str, default: int, *, low: int = 1, high: int = 10_
     raw = call.get(name)
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw[:6]) <= high:
+    if not parsing.is_digits(raw, max_length=6) or not low <= int(raw) <= high:
         raise DialectError(f"{name} must be a whole number from {low} to {high}.", code="BAD_DATA")
     return int(raw)
 
@@ -151,11 +152,8 @@ def _max_price(call: Call) -> Decimal | None:
     raw = call.get("max_price")
     if not raw:
         return None
-    try:
-        price = Decimal(raw)
-    except InvalidOperation:
-        price = Decimal(0)
-    if not price.is_finite() or price <= 0:
+    price = parsing.or_none(parsing.amount, raw, name="max_price", positive=True)
+    if price is None:
         raise DialectError("max_price must be a positive amount.", code="WRONG_MAX_PRICE")
     return price
 

@@ -2,8 +2,8 @@
 service or selector of rentals and renders the protocol's answer."""
 
 import re
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 
@@ -23,9 +23,11 @@ from rentals.handler.transport import (
 from rentals.models import Activation
 from rentals.services.multi import MULTI_SERVICE_MAX
 from rentals.status import handler_status_number
+from smsbox import parsing
 from smsbox.money import format_money
 
 State = Activation.State
+_HISTORY_MAX_OFFSET = 1_000_000
 _OTHER_NAME = {"id": "activationId", "activationId": "id"}
 _PHONE_PREFIXES = re.compile(r"^[0-9]{1,15}(,[0-9]{1,15})*$")
 
@@ -37,10 +39,11 @@ def _activation(call: Call, name: str = "id", *, error: str = "NO_ACTIVATION") -
     """The caller's activation named by the integer parameter ``name``; anyone else's is
     unknown. A missing or malformed id is ``WRONG_ACTIVATION_ID``."""
     raw = call.get(name) or call.get(_OTHER_NAME[name])  # clients differ on the name
-    if not raw.isdigit() or len(raw) > 18:
+    ident = parsing.or_none(parsing.object_id, raw, name=name)
+    if ident is None:
         raise HandlerError("WRONG_ACTIVATION_ID" if error == "NO_ACTIVATION" else error)
     try:
-        return selectors.activation_get_for_user(user=call.user, ident=int(raw))
+        return selectors.activation_get_for_user(user=call.user, ident=ident)
     except NoActivation as exc:
         raise HandlerError(error) from exc
 
@@ -49,11 +52,8 @@ def _max_price(call: Call) -> Decimal | None:
     raw = call.get("maxPrice")
     if not raw:
         return None
-    try:
-        price = Decimal(raw)
-    except InvalidOperation:
-        raise HandlerError("WRONG_MAX_PRICE") from None
-    if not price.is_finite() or price <= 0:
+    price = parsing.or_none(parsing.amount, raw, name="maxPrice", positive=True)
+    if price is None:
         raise HandlerError("WRONG_MAX_PRICE")
     return price
 
@@ -183,7 +183,7 @@ def set_status(call: Call):
 
 def _status_id(params: dict[str, str]) -> int | None:
     raw = params.get("id") or params.get("activationId") or ""
-    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+    return parsing.or_none(parsing.object_id, raw, name="id")
 
 
 def get_status_cached(params: dict[str, str]) -> tuple[str, ...]:
@@ -286,15 +286,16 @@ def _timestamp(call: Call, name: str) -> datetime | None:
     raw = call.get(name)
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 11:
-        raise HandlerError("WRONG_DATE")
-    return datetime.fromtimestamp(int(raw), UTC)
+    try:
+        return parsing.unix_timestamp(raw, name=name)
+    except parsing.InvalidParameter:
+        raise HandlerError("WRONG_DATE") from None
 
 
 def get_history(call: Call):
     start, end = _timestamp(call, "start"), _timestamp(call, "end")
-    offset = call.integer("offset", "BAD_DATA", default=0)
-    limit = min(call.integer("limit", "BAD_DATA", default=50), 100)
+    offset = call.integer("offset", "BAD_DATA", default=0, maximum=_HISTORY_MAX_OFFSET)
+    limit = min(call.integer("limit", "BAD_DATA", default=50, maximum=_HISTORY_MAX_OFFSET), 100)
     history = selectors.activations_for_user(user=call.user, since=start, until=end)
     rows = [
         {

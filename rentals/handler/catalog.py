@@ -8,6 +8,7 @@ from django.conf import settings
 from providers.models import Country, Operator, Service
 from providers.selectors import WINDOWS, provider_health, quote_list
 from rentals.handler.transport import Call, HandlerError, json_response, number, text
+from smsbox import parsing
 from smsbox.money import ZERO, format_money
 from wallets.selectors import wallet_for_user
 
@@ -27,9 +28,10 @@ def country_param(
         return None
     if raw == "":
         raw = str(default)
-    if not raw.isdigit() or len(raw) > 9:
+    country_id = parsing.or_none(parsing.integer, raw, name="country", maximum=999_999_999)
+    if country_id is None:
         raise HandlerError(error)
-    country = Country.objects.filter(sms_activate_id=int(raw)).first()
+    country = Country.objects.filter(sms_activate_id=country_id).first()
     if country is None:
         raise HandlerError(error)
     return country

@@ -10,6 +10,7 @@ from rentals.models import Rental
 from rentals.rental_errors import MaxHoursExceed, RentalNotFound
 from rentals.services import rental_reorder
 from rentals.services import rentals as rental_services
+from smsbox import parsing
 
 State = Rental.State
 _FINAL_TOKENS = {
@@ -25,16 +26,17 @@ def _hours(call: Call, name: str, default: int | None = None):
     raw = call.get(name)
     if not raw and default is not None:
         return default
-    if not raw.isdigit() or len(raw) > 6:
+    hours = parsing.or_none(parsing.integer, raw, name=name, maximum=999_999)
+    if hours is None:
         raise HandlerError("INVALID_TIME")
-    return int(raw)
+    return hours
 
 
 def _rental(call: Call) -> Rental:
     rent_id = call.get("id")
     if not rent_id:
         raise HandlerError("NO_ID_RENT")
-    if not rent_id.isdigit():
+    if not parsing.is_digits(rent_id):
         raise HandlerError("INVALID_PHONE")
     try:
         return rental_selectors.rental_get_for_user(user=call.user, ident=rent_id)

@@ -17,6 +17,7 @@ from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from smsbox import parsing
 from smsbox.models import User
 
 TEXT = "text"
@@ -54,13 +55,18 @@ class Call:
             raise HandlerError(token)
         return value
 
-    def integer(self, name: str, token: str, *, default: int | None = None) -> int:
+    def integer(
+        self, name: str, token: str, *, default: int | None = None, maximum: int = parsing.MAX_ID
+    ) -> int:
+        """The parameter as an integer in ``[0, maximum]`` (ASCII digits only); ``token``
+        when it is malformed or out of range."""
         value = self.params.get(name, "")
         if not value and default is not None:
             return default
-        if not value.isdigit() or len(value) > 18:
-            raise HandlerError(token)
-        return int(value)
+        try:
+            return parsing.integer(value, name=name, maximum=maximum)
+        except parsing.InvalidParameter:
+            raise HandlerError(token) from None
 
     def flag(self, name: str) -> bool:
         return self.params.get(name, "").lower() in ("1", "true", "yes", "on")

@@ -1,6 +1,15 @@
 from django.db import models
 from django.db.models import Q
 
+SMS_TEXT_LIMIT = 4096  # characters of an SMS that smsbox stores; the rest is cut and flagged
+
+
+def sms_text_bounded(text: str | None) -> tuple[str, bool]:
+    """``text`` as stored: NUL characters (which PostgreSQL refuses) dropped, cut to
+    ``SMS_TEXT_LIMIT`` characters; and whether it was cut."""
+    text = (text or "")[: SMS_TEXT_LIMIT * 2].replace("\x00", "")
+    return text[:SMS_TEXT_LIMIT], len(text) > SMS_TEXT_LIMIT
+
 
 class SmsMessage(models.Model):
     """One SMS that arrived on a number we sold (an activation now, a long-term rental later).
@@ -32,6 +41,9 @@ class SmsMessage(models.Model):
     phone = models.CharField(max_length=32, blank=True, default="")
     sender = models.CharField(max_length=64, blank=True, default="")
     text = models.TextField(blank=True, default="")
+    text_truncated = models.BooleanField(
+        default=False, help_text=f"The upstream sent more than {SMS_TEXT_LIMIT} characters."
+    )
     code = models.CharField(max_length=64, blank=True, default="")
     received_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -25,6 +25,7 @@ from providers.models import Provider
 from providers.services import upstream_sms_dispatch
 from rentals.codes import extract_code
 from rentals.models import Activation, SmsMessage, WebhookDelivery
+from rentals.models.messages import sms_text_bounded
 from rentals.webhooks import webhook_enqueue, webhook_payload_activation_sms
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def activation_receive_sms(
     code, move the activation to ``received`` and send the customer webhook. Returns None for a
     duplicate or for an order that is no activation of ours."""
     received_at = received_at or timezone.now()
+    text, truncated = sms_text_bounded(text)
     found = _code_in(text, code)
     message_id = upstream_message_id or _derived_message_id(upstream_id, text, found)
     with transaction.atomic():
@@ -68,7 +70,9 @@ def activation_receive_sms(
             return None
         if _seen(activation, found, has_upstream_id=bool(upstream_message_id)):
             return None
-        message = _store(activation, provider, message_id, text, found, sender, phone, received_at)
+        message = _store(
+            activation, provider, message_id, (text, truncated), found, sender, phone, received_at
+        )
         if message is None or activation.state not in _RECEIVING:
             return message
         _record_code(activation, message)
@@ -99,7 +103,8 @@ def _derived_message_id(upstream_id: str, text: str, code: str) -> str:
     return f"derived:{upstream_id}:{digest}"
 
 
-def _store(activation, provider, message_id, text, found, sender, phone, received_at):
+def _store(activation, provider, message_id, bounded, found, sender, phone, received_at):
+    text, truncated = bounded
     try:
         with transaction.atomic():
             return SmsMessage.objects.create(
@@ -109,7 +114,8 @@ def _store(activation, provider, message_id, text, found, sender, phone, receive
                 upstream_message_id=message_id[:128],
                 phone=phone or activation.phone,
                 sender=(sender or "")[:64],
-                text=text or "",
+                text=text,
+                text_truncated=truncated,
                 code=(found or "")[:64],
                 received_at=received_at,
             )

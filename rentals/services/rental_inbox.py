@@ -20,6 +20,7 @@ from providers.models import Provider
 from providers.services import upstream_sms_dispatch
 from rentals.codes import extract_code
 from rentals.models import Rental, SmsMessage, WebhookDelivery
+from rentals.models.messages import sms_text_bounded
 from rentals.rental_selectors import (
     POLL_LEASE,
     rental_for_upstream,
@@ -44,6 +45,7 @@ def rental_receive_sms(
     """Store an SMS of the rental (once per upstream message id) and send the customer webhook
     (``rent.sms``) to the rental's URL or the account's. None for a duplicate."""
     received_at = received_at or timezone.now()
+    text, truncated = sms_text_bounded(text)
     message_id = upstream_message_id or _derived_message_id(rental, text, sender, received_at)
     with transaction.atomic():
         rental = Rental.objects.select_for_update().select_related("user").get(pk=rental.pk)
@@ -56,8 +58,9 @@ def rental_receive_sms(
                     upstream_message_id=message_id[:128],
                     phone=rental.phone,
                     sender=(sender or "")[:64],
-                    text=text or "",
-                    code=(extract_code(text or "") or code or "").replace(":", "")[:64],
+                    text=text,
+                    text_truncated=truncated,
+                    code=(extract_code(text) or code or "").replace(":", "")[:64],
                     received_at=received_at,
                 )
         except IntegrityError:

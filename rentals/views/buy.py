@@ -21,8 +21,10 @@ from rentals import selectors
 from rentals.models import Activation
 from rentals.services import activation_purchase
 from rentals.services.favourites import favourite_toggle
+from smsbox import parsing
 from smsbox.dashboard import error_flash, form_key, owned
 from smsbox.errors import ApplicationError
+from smsbox.forms import StrictDecimalField
 
 
 class PairForm(forms.Form):
@@ -38,7 +40,7 @@ class PairForm(forms.Form):
 
 class PurchaseForm(PairForm):
     operator = forms.CharField(max_length=32, required=False)
-    max_price = forms.DecimalField(
+    max_price = StrictDecimalField(
         label=gettext_lazy("Max price"),
         max_digits=14,
         decimal_places=2,
@@ -58,7 +60,7 @@ def _pair(request: HttpRequest) -> tuple[Service | None, Country | None]:
     service = Service.objects.filter(code=code, visible=True).first() if code else None
     country = (
         Country.objects.filter(sms_activate_id=int(country_id), visible=True).first()
-        if country_id.strip().isdigit() and len(country_id) < 10
+        if parsing.is_digits(country_id.strip(), max_length=9)
         else None
     )
     return service, country

@@ -25,6 +25,7 @@ from rentals.webhooks import (
 )
 from smsbox.dashboard import error_message, owned
 from smsbox.errors import ApplicationError
+from smsbox.forms import StrictDecimalField, StrictIntegerField
 
 DELIVERIES_SHOWN = 20
 
@@ -40,15 +41,15 @@ class WebhookForm(forms.Form):
 
 
 class PolicyForm(forms.Form):
-    max_price = forms.DecimalField(
+    max_price = StrictDecimalField(
         label=gettext_lazy("Max price per number"), required=False, min_value=Decimal("0.01"),
         max_digits=14, decimal_places=2,
     )  # fmt: skip
-    daily_cap = forms.DecimalField(
+    daily_cap = StrictDecimalField(
         label=gettext_lazy("Daily spending cap"), required=False, min_value=0, max_digits=14,
         decimal_places=2,
     )  # fmt: skip
-    max_concurrent = forms.IntegerField(
+    max_concurrent = StrictIntegerField(
         label=gettext_lazy("Open activations at most"), required=False, min_value=0
     )
 

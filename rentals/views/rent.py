@@ -15,8 +15,10 @@ from rentals import rental_selectors
 from rentals.models import Rental
 from rentals.models.rentals import Package
 from rentals.services import rentals as rental_services
+from smsbox import parsing
 from smsbox.dashboard import error_flash, form_key, owned
 from smsbox.errors import ApplicationError
+from smsbox.forms import StrictIntegerField
 
 
 class RentForm(forms.Form):
@@ -30,7 +32,7 @@ class RentForm(forms.Form):
         empty_label=gettext_lazy("Any service"),
     )
     package = forms.ChoiceField(choices=[("", "—"), *Package.choices], required=False)
-    hours = forms.IntegerField(label=gettext_lazy("Hours"), min_value=1, required=False)
+    hours = StrictIntegerField(label=gettext_lazy("Hours"), min_value=1, required=False)
     auto_renew = forms.BooleanField(label=gettext_lazy("Renew automatically"), required=False)
     idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
 
@@ -70,7 +72,7 @@ def rent_page(request: HttpRequest) -> HttpResponse:
 
 def _int(raw: object) -> int | None:
     raw = str(raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return int(raw) if parsing.is_digits(raw, max_length=9) else None
 
 
 @login_required

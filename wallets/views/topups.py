@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from smsbox.errors import ApplicationError, NotFound
+from smsbox.forms import StrictDecimalField
 from wallets.errors import UnknownCurrency
 from wallets.selectors import wallet_for_user, wallet_summary
 from wallets.topup_selectors import payment_methods, topup_get_for_user, topups_for_user
@@ -20,7 +21,7 @@ PAGE_SIZE = 50
 
 
 class TopUpForm(forms.Form):
-    amount = forms.DecimalField(min_value=0, max_digits=12, decimal_places=2)
+    amount = StrictDecimalField(min_value=0, max_digits=12, decimal_places=2)
     processor = forms.ChoiceField(label="Payment method")
     pay_currency = forms.ChoiceField(label="Pay in")
 
