@@ -55,6 +55,7 @@ from rentals.services.policy import (
 )
 from smsbox.errors import ApplicationError, InvalidInput
 from smsbox.models import User
+from smsbox.outbox import task_enqueue
 from wallets.models import LedgerEntry
 from wallets.services import (
     Reference,
@@ -791,7 +792,7 @@ def _close_upstream(locked: Activation, action: str) -> None:
 def _enqueue_close(activation_id: int, action: str) -> None:
     from rentals.tasks import activation_upstream_close  # tasks import this module
 
-    activation_upstream_close.delay(activation_id, action)
+    task_enqueue(activation_upstream_close, activation_id, action)  # the outbox if Redis is down
 
 
 def activation_upstream_close(*, activation_id: int, action: str) -> None:
