@@ -13,6 +13,7 @@ from apikeys.errors import ApiKeyNotFound
 from apikeys.keys import is_well_formed, key_digest, key_prefix
 from apikeys.models import ApiKey
 from apikeys.throttling import raw_redis
+from smsbox.cache import REDIS_ERRORS, redis_mark_down
 from smsbox.instances import instance_fields, instance_of
 from smsbox.models import User
 
@@ -55,7 +56,10 @@ def api_key_remember(api_key: ApiKey) -> None:
     cacheable = _without_password(api_key)
     client = raw_redis()
     if client is not None:
-        client.set(_cache_key(api_key.digest), pickle.dumps(cacheable), ex=timeout)
+        try:
+            client.set(_cache_key(api_key.digest), pickle.dumps(cacheable), ex=timeout)
+        except REDIS_ERRORS as exc:  # the next check reads PostgreSQL again
+            redis_mark_down(exc)
     else:
         cache.set(_cache_key(api_key.digest), cacheable, timeout=timeout)
 
@@ -70,9 +74,14 @@ def _without_password(api_key: ApiKey) -> ApiKey:
 
 
 def api_key_forget(digest: str) -> None:
+    """Drop the cached check of key ``digest``. With Redis unreachable the drop is lost, and a
+    copy Redis kept (paused, not restarted) lives out its ``SMSBOX_API_KEY_CACHE_SECONDS``."""
     client = raw_redis()
     if client is not None:
-        client.delete(_cache_key(digest))
+        try:
+            client.delete(_cache_key(digest))
+        except REDIS_ERRORS as exc:
+            redis_mark_down(exc)
     else:
         cache.delete(_cache_key(digest))
 
@@ -82,8 +91,12 @@ def _cached(digest: str) -> ApiKey | None:
     cache builds a new client object per call)."""
     client = raw_redis()
     if client is None:
-        return cache.get(_cache_key(digest))
-    data = client.get(_cache_key(digest))
+        return cache.get(_cache_key(digest))  # without Redis (or while it is down): a miss
+    try:
+        data = client.get(_cache_key(digest))
+    except REDIS_ERRORS as exc:  # checked in PostgreSQL instead
+        redis_mark_down(exc)
+        return None
     return pickle.loads(data) if data is not None else None  # noqa: S301 (written above)
 
 

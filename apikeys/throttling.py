@@ -14,6 +14,7 @@ it ends, so the wall clock (not the key's expiry) decides when a block lifts.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +31,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
+from smsbox.cache import REDIS_ERRORS, redis_down, redis_mark_down
 from smsbox.models import User
+
+logger = logging.getLogger(__name__)
 
 _WINDOW_TTL = 3  # seconds a one-second counter is kept (it is never read after its second)
 
@@ -49,7 +53,8 @@ def account_rate_limit(user: User) -> int | None:
 
 
 def request_admit(*, user: User, now: float | None = None) -> Refusal | None:
-    """Count one request of ``user``; None when it may go on, else why not and for how long."""
+    """Count one request of ``user``; None when it may go on, else why not and for how long.
+    Without Redis, ``rate_limit_unavailable`` answers (fail open unless configured closed)."""
     now = time.time() if now is None else now
     second = int(now)
     limit = account_rate_limit(user)
@@ -57,17 +62,50 @@ def request_admit(*, user: User, now: float | None = None) -> Refusal | None:
     block_key = f"rl:block:{user.pk}"
     client = raw_redis()
     if client is not None:
-        pipe = client.pipeline(transaction=False)
-        pipe.get(block_key)
-        if limit is not None:
-            pipe.incr(window_key)
-            pipe.expire(window_key, _WINDOW_TTL)
-        replies = pipe.execute()
+        try:
+            pipe = client.pipeline(transaction=False)
+            pipe.get(block_key)
+            if limit is not None:
+                pipe.incr(window_key)
+                pipe.expire(window_key, _WINDOW_TTL)
+            replies = pipe.execute()
+        except REDIS_ERRORS as exc:
+            redis_mark_down(exc)
+            return rate_limit_unavailable(user=user)
         blocked_until, count = replies[0], replies[1] if limit is not None else 0
+    elif _redis_configured():
+        return rate_limit_unavailable(user=user)  # Redis is in its back-off
     else:
         blocked_until = cache.get(block_key)
         count = _cache_incr(window_key) if limit is not None else 0
     return _refusal(blocked_until, count, limit, now)
+
+
+# Requests let through (or refused, with SMSBOX_RATE_LIMIT_FAIL_CLOSED) unlimited because Redis
+# was unreachable, since the process started: the counter the warning in the log gives.
+unlimited_requests = 0
+_warned_at = 0.0
+
+
+def rate_limit_unavailable(*, user: User) -> Refusal | None:
+    """The rate limit's answer while Redis is unreachable: let the request through (counted,
+    with a warning at most every few seconds), or refuse it when the setting says so."""
+    global unlimited_requests, _warned_at
+    unlimited_requests += 1
+    closed = settings.SMSBOX_RATE_LIMIT_FAIL_CLOSED
+    if time.monotonic() - _warned_at >= _WARN_EVERY:
+        _warned_at = time.monotonic()
+        logger.warning(
+            "rate limit unavailable (Redis unreachable): %s requests %s so far",
+            unlimited_requests,
+            "refused" if closed else "let through unlimited",
+        )
+    if closed:
+        return Refusal("RATE_LIMITED", max(1, math.ceil(settings.SMSBOX_REDIS_RETRY_SECONDS)))
+    return None
+
+
+_WARN_EVERY = 10  # seconds between two warnings of the fail-open counter
 
 
 def _refusal(blocked_until: Any, count: int, limit: int | None, now: float) -> Refusal | None:
@@ -108,7 +146,11 @@ def request_admit_cached(
     now = time.time() if now is None else now
     script = redis_script(_ADMIT_CACHED)
     keys = [cache_key, f"rl:block:{user_id}", f"rl:req:{user_id}:{int(now)}", *also]
-    cached, blocked_until, count, *values = script(keys=keys, args=[_WINDOW_TTL])
+    try:
+        cached, blocked_until, count, *values = script(keys=keys, args=[_WINDOW_TTL])
+    except REDIS_ERRORS as exc:  # as if not cached: the caller checks the key in PostgreSQL
+        redis_mark_down(exc)
+        return None, lambda user: None, tuple(None for _ in also)
 
     def admit(user: User) -> Refusal | None:
         return _refusal(blocked_until, count, account_rate_limit(user), now)
@@ -123,23 +165,19 @@ def failed_request_record(*, user: User, now: float | None = None) -> bool:
     key = f"rl:fail:{user.pk}:{int(now)}"
     client = raw_redis()
     if client is not None:
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, _WINDOW_TTL)
-        failures = pipe.execute()[0]
-    else:
-        failures = _cache_incr(key)
+        try:
+            return _failed_record_redis(client, key=key, user=user, now=now)
+        except REDIS_ERRORS as exc:  # nothing counted: failures are not limited meanwhile
+            redis_mark_down(exc)
+            return False
+    if _redis_configured():
+        return False
+    failures = _cache_incr(key)
     if failures <= settings.SMSBOX_FAILED_LIMIT:
         return False
     until = now + settings.SMSBOX_FAILED_BLOCK_SECONDS
     ttl = settings.SMSBOX_FAILED_BLOCK_SECONDS + _WINDOW_TTL
     block_key = f"rl:block:{user.pk}"
-    if client is not None:
-        current = client.get(block_key)
-        if current is not None and float(current) > now:
-            return False
-        client.set(block_key, repr(until), ex=ttl)
-        return True
     current = cache.get(block_key)
     if current is not None and float(current) > now:
         return False
@@ -147,8 +185,27 @@ def failed_request_record(*, user: User, now: float | None = None) -> bool:
     return True
 
 
+def _failed_record_redis(client: Any, *, key: str, user: User, now: float) -> bool:
+    pipe = client.pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.expire(key, _WINDOW_TTL)
+    failures = pipe.execute()[0]
+    if failures <= settings.SMSBOX_FAILED_LIMIT:
+        return False
+    until = now + settings.SMSBOX_FAILED_BLOCK_SECONDS
+    ttl = settings.SMSBOX_FAILED_BLOCK_SECONDS + _WINDOW_TTL
+    block_key = f"rl:block:{user.pk}"
+    current = client.get(block_key)
+    if current is not None and float(current) > now:
+        return False
+    client.set(block_key, repr(until), ex=ttl)
+    return True
+
+
 def raw_redis() -> Any | None:
-    """The raw redis-py client behind the default cache, or None for other cache backends.
+    """The raw redis-py client behind the default cache, or None for other cache backends and
+    while Redis is unreachable (``smsbox.cache.redis_down``): callers then do without it. A
+    caller whose call fails with one of ``REDIS_ERRORS`` calls ``redis_mark_down``.
 
     Kept once per process (building a client object costs more than the round trip) and
     forgotten when the CACHES setting changes (tests)."""
@@ -156,7 +213,15 @@ def raw_redis() -> Any | None:
     if _client is _UNSET:
         backend = caches["default"]  # ``cache`` is a proxy, not the backend itself
         _client = backend._cache.get_client(write=True) if isinstance(backend, RedisCache) else None
+    if _client is not None and redis_down():
+        return None
     return _client
+
+
+def _redis_configured() -> bool:
+    """Whether the cache is Redis (so ``raw_redis()`` answering None means it is down)."""
+    raw_redis()
+    return _client is not None
 
 
 def redis_script(source: str) -> Any:

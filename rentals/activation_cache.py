@@ -16,6 +16,9 @@ token that changes on every write.
 * **A copy lives ``SMSBOX_ACTIVATION_CACHE_SECONDS``** (30): that bounds how long it could stay
   stale if a drop were lost (a process killed between its commit and its callback, Redis
   unreachable at that moment).
+* **Redis unreachable**: copies are bypassed (``smsbox.cache``'s back-off) and polls read the
+  row; a Redis that was paused, not restarted, may hold a copy whose drop was lost, for at most
+  its lifetime.
 
 The copy is whoever's activation it is: the selectors compare its owner with the caller. Without
 Redis (``make run`` on embedded defaults) nothing is cached and every poll reads the row.
@@ -39,6 +42,7 @@ from django.db import connection, models, transaction
 from apikeys.throttling import raw_redis, redis_script
 from providers.models import Country, Service
 from rentals.models import Activation
+from smsbox.cache import REDIS_ERRORS, redis_mark_down
 from smsbox.instances import instance_of
 
 logger = logging.getLogger(__name__)
@@ -87,13 +91,21 @@ def activation_cache_keys(activation_id: int) -> tuple[str, str]:
 
 
 def activation_cache_enabled() -> bool:
+    """Whether copies are kept: Redis is configured and not in its back-off (unreachable)."""
     return raw_redis() is not None
 
 
 def activation_cache_get(activation_id: int) -> tuple[bytes | None, bytes | None]:
     """The copy and the token (a round trip of its own, for a poll whose key check did not
-    read them)."""
-    copy, token = raw_redis().mget(activation_cache_keys(activation_id))
+    read them); two misses when Redis is unreachable (the row is read instead)."""
+    client = raw_redis()
+    if client is None:
+        return None, None
+    try:
+        copy, token = client.mget(activation_cache_keys(activation_id))
+    except REDIS_ERRORS as exc:
+        redis_mark_down(exc)
+        return None, None
     return copy, token
 
 
@@ -101,10 +113,16 @@ def activation_cache_fill(*, activation: Activation, token: bytes | None) -> boo
     """Store the copy of ``activation`` (read from its row, with service and country) unless
     the activation was written since ``token`` was read. Answers whether it was stored."""
     seen = (token or b"").decode()
-    stored = redis_script(_FILL)(
-        keys=activation_cache_keys(activation.pk),
-        args=[seen, _encode(activation), settings.SMSBOX_ACTIVATION_CACHE_SECONDS],
-    )
+    if raw_redis() is None:
+        return False
+    try:
+        stored = redis_script(_FILL)(
+            keys=activation_cache_keys(activation.pk),
+            args=[seen, _encode(activation), settings.SMSBOX_ACTIVATION_CACHE_SECONDS],
+        )
+    except REDIS_ERRORS as exc:
+        redis_mark_down(exc)
+        return False
     return bool(stored)
 
 
@@ -196,6 +214,8 @@ def _drop(activation_ids: list[int]) -> None:
             keys = activation_cache_keys(activation_id)
             script(keys=keys, args=[token, _GEN_SECONDS], client=pipe)
         pipe.execute()
+    except REDIS_ERRORS as exc:  # the lifetime of the copies bounds the harm
+        redis_mark_down(exc)
     except Exception:  # the lifetime of the copies bounds the harm; the change itself stands
         logger.exception("could not drop the cached copies of activations %s", activation_ids)
 

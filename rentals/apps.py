@@ -25,3 +25,12 @@ class RentalsConfig(AppConfig):
         register_deletion_guard(selectors.activations_deletion_guard)
         register_deletion_guard(rental_deletion_guard)
         register_frozen_source(rentals_frozen_amount)
+        # Failures of the handler protocol and the dialects answer in their own shapes.
+        from rentals.dialects import fivesim, smspool
+        from rentals.dialects.common import dialect_failure
+        from rentals.handler.views import handler_failure
+        from smsbox.failures import error_page_register
+
+        error_page_register("/stubs/handler_api", handler_failure)
+        error_page_register("/smspool/", dialect_failure(smspool.DIALECT))
+        error_page_register("/5sim/", dialect_failure(fivesim.DIALECT))

@@ -37,6 +37,7 @@ from django.utils.translation import gettext_noop
 from rentals.models import WebhookDelivery, WebhookSecret
 from smsbox.errors import ApplicationError, InvalidInput, NotFound
 from smsbox.models import User
+from smsbox.outbox import task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -414,7 +415,7 @@ def _record(
 def _schedule(delivery_id: int) -> None:
     from rentals.tasks import webhook_deliver as webhook_deliver_task  # tasks import this module
 
-    webhook_deliver_task.delay(delivery_id)
+    task_enqueue(webhook_deliver_task, delivery_id)  # the outbox if Redis is down
 
 
 # --- selectors ------------------------------------------------------------------------------

@@ -1,14 +1,64 @@
-"""Django's Redis cache backend, keeping one redis-py client per connection pool.
+"""Django's Redis cache backend, keeping one redis-py client per connection pool, and answering
+as an empty cache while Redis is unreachable.
 
 Django's ``RedisCacheClient`` builds a new ``redis.Redis`` object for every cache call, which
 costs more than the round trip itself on the paths clients poll and buy on (rate limits,
 circuit breakers). redis-py clients are thread-safe and share their pool, so one per pool is
 enough; the pool itself still reconnects after a fork.
+
+**Degraded mode.** Selling numbers must not depend on a cache being up. Every call has a short
+socket timeout (``SMSBOX_REDIS_TIMEOUT``, set in ``CACHES``); a call that cannot reach Redis
+marks it down for ``SMSBOX_REDIS_RETRY_SECONDS``, during which no call tries it again (a dead
+or paused Redis costs one timeout per process per back-off, not one per call). Meanwhile the
+cache answers as an empty one: reads miss, writes and deletes are dropped, ``add`` answers True
+(nothing stops the caller) and ``incr`` raises ``ValueError`` as for a missing key. The first
+call after the back-off tries Redis again, so everything resumes without a restart. Code using
+the raw client (``apikeys.throttling.raw_redis``) follows the same rule through
+``redis_down`` / ``redis_mark_down``.
 """
 
+import logging
+import time
 from typing import Any
 
+from django.conf import settings
 from django.core.cache.backends import redis as django_redis
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from redis import exceptions as redis_exceptions
+
+logger = logging.getLogger(__name__)
+
+# What "Redis is unreachable" looks like (refused, reset, timed out, still loading its data).
+REDIS_ERRORS: tuple[type[Exception], ...] = (
+    redis_exceptions.ConnectionError,
+    redis_exceptions.TimeoutError,
+)
+
+_down_until = 0.0  # time.monotonic() until which Redis is not tried again
+
+
+def redis_down() -> bool:
+    """Whether Redis failed less than ``SMSBOX_REDIS_RETRY_SECONDS`` ago (do not try it)."""
+    return time.monotonic() < _down_until
+
+
+def redis_mark_down(exc: BaseException) -> None:
+    """Note that a call could not reach Redis: no call tries it again during the back-off."""
+    global _down_until
+    if not redis_down():
+        logger.warning(
+            "Redis unreachable (%s: %s): running without it for %ss",
+            type(exc).__name__,
+            exc,
+            settings.SMSBOX_REDIS_RETRY_SECONDS,
+        )
+    _down_until = time.monotonic() + settings.SMSBOX_REDIS_RETRY_SECONDS
+
+
+def redis_mark_up() -> None:
+    """Forget a back-off (tests; an operator's shell)."""
+    global _down_until
+    _down_until = 0.0
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -24,7 +74,74 @@ class RedisCacheClient(django_redis.RedisCacheClient):
         return client
 
 
+_MISSING = object()
+
+
 class RedisCache(django_redis.RedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def _guarded(self, name: str, fallback: Any, *args: Any) -> Any:
+        """Django's ``name`` call, or ``fallback`` while Redis is unreachable."""
+        if redis_down():
+            return fallback
+        try:
+            return getattr(super(), name)(*args)
+        except REDIS_ERRORS as exc:
+            redis_mark_down(exc)
+            return fallback
+
+    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
+        return self._guarded("add", True, key, value, timeout, version)
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        return self._guarded("get", default, key, default, version)
+
+    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
+        return self._guarded("set", None, key, value, timeout, version)
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
+        return self._guarded("touch", False, key, timeout, version)
+
+    def delete(self, key: Any, version: Any = None) -> Any:
+        return self._guarded("delete", False, key, version)
+
+    def get_many(self, keys: Any, version: Any = None) -> Any:
+        return self._guarded("get_many", {}, keys, version)
+
+    def has_key(self, key: Any, version: Any = None) -> Any:
+        return self._guarded("has_key", False, key, version)
+
+    def incr(self, key: Any, delta: int = 1, version: Any = None) -> Any:
+        value = self._guarded("incr", _MISSING, key, delta, version)
+        if value is _MISSING:
+            raise ValueError(f"Key '{key}' not found (Redis unreachable)")
+        return value
+
+    def set_many(self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
+        return self._guarded("set_many", list(data), data, timeout, version)
+
+    def delete_many(self, keys: Any, version: Any = None) -> Any:
+        return self._guarded("delete_many", None, keys, version)
+
+    def clear(self) -> Any:
+        return self._guarded("clear", False)
+
+
+def redis_status() -> str | None:
+    """ "up" or "down" for the Redis behind the default cache (one PING, unless it is in its
+    back-off); None when the cache is not Redis."""
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    if not isinstance(backend, django_redis.RedisCache):
+        return None
+    if redis_down():
+        return "down"
+    try:
+        backend._cache.get_client(write=True).ping()
+    except REDIS_ERRORS as exc:
+        redis_mark_down(exc)
+        return "down"
+    return "up"

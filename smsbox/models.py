@@ -216,3 +216,26 @@ class AlertEpisode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject} since {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class DeferredTask(models.Model):
+    """A Celery task a request could not hand to the broker (Redis unreachable): the outbox.
+
+    The row the task is about is already committed; ``smsbox.tasks.deferred_tasks_flush`` (a
+    periodic job) sends these again once the broker answers, oldest first, and deletes each row
+    it sent. Tasks are idempotent, so a row sent twice (a flush killed after the send) is
+    harmless."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    eta = models.DateTimeField(null=True, blank=True, help_text="Not to run before this time.")
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)} deferred at {self.created_at:%Y-%m-%d %H:%M:%S}"

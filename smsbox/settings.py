@@ -79,6 +79,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "smsbox.failures.ApiErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -129,10 +130,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker -----------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds a Redis call (cache, rate limit, broker publish) may take before Redis counts as
+# unreachable; then it is not tried again for SMSBOX_REDIS_RETRY_SECONDS and smsbox runs without
+# it (smsbox/cache.py: the cache answers as empty, the key check reads PostgreSQL, the rate
+# limit fails open, tasks wait in the DeferredTask outbox).
+SMSBOX_REDIS_TIMEOUT = env.float("SMSBOX_REDIS_TIMEOUT", default=0.5)
+SMSBOX_REDIS_RETRY_SECONDS = env.float("SMSBOX_REDIS_RETRY_SECONDS", default=2.0)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "smsbox.cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "smsbox.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_timeout": SMSBOX_REDIS_TIMEOUT,
+                "socket_connect_timeout": SMSBOX_REDIS_TIMEOUT,
+            },
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+    # A publish to a paused broker gives up instead of hanging the request (its task then
+    # waits in the outbox); longer than a worker's BRPOP wait (1 s), which uses the same option.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "socket_timeout": max(SMSBOX_REDIS_TIMEOUT, 5.0),
+        "socket_connect_timeout": SMSBOX_REDIS_TIMEOUT,
+    }
 else:
     CACHES = {
         "default": {
@@ -244,6 +265,10 @@ SMSBOX_RATE_LIMIT_BUSINESS = env.int("SMSBOX_RATE_LIMIT_BUSINESS", default=None)
 # More failed requests than this in one second block the account (any tier) for a while.
 SMSBOX_FAILED_LIMIT = env.int("SMSBOX_FAILED_LIMIT", default=300)
 SMSBOX_FAILED_BLOCK_SECONDS = env.int("SMSBOX_FAILED_BLOCK_SECONDS", default=60)
+# Seconds a client is told to wait (Retry-After) when the database is unreachable (503).
+SMSBOX_RETRY_AFTER_SECONDS = env.int("SMSBOX_RETRY_AFTER_SECONDS", default=5)
+# While Redis is unreachable the rate limit fails open (logged, counted); true refuses instead.
+SMSBOX_RATE_LIMIT_FAIL_CLOSED = env_bool("SMSBOX_RATE_LIMIT_FAIL_CLOSED", default=False)
 # Login tokens for the API-key endpoints (POST /api/v1/auth/token) live this many seconds.
 SMSBOX_LOGIN_TOKEN_SECONDS = env.int("SMSBOX_LOGIN_TOKEN_SECONDS", default=900)
 # The API-key check is cached this many seconds (revoke and regenerate clear it at once).

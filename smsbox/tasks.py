@@ -24,3 +24,10 @@ def accounts_delete_inactive() -> int:
 @jobs.tracked_job("smsbox.job_runs_prune")
 def job_runs_prune() -> int:
     return jobs.job_runs_prune()
+
+
+@shared_task(name="smsbox.tasks.deferred_tasks_flush", acks_late=True, time_limit=120)
+def deferred_tasks_flush() -> int:
+    from smsbox.outbox import deferred_tasks_flush as flush
+
+    return flush()

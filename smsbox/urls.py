@@ -17,6 +17,9 @@ if settings.SMSBOX_STAFF_2FA:  # the admin asks staff for a TOTP code besides th
 
     admin.site.__class__ = OTPAdminSite
 
+# Unexpected failures: JSON under /api/, the protocols' own shapes, plain pages elsewhere.
+handler500 = "smsbox.failures.server_error"
+
 urlpatterns = [
     path("healthz/ping", views.healthz_ping, name="healthz-ping"),
     # The client APIs before the rest: Django tries the patterns in order, and these are polled.

@@ -27,6 +27,7 @@ EVERY_JOB = {
     "unverified accounts": "smsbox.tasks.accounts_delete_unverified",
     "inactivity notices": "smsbox.tasks.accounts_notify_inactive",
     "inactive accounts": "smsbox.tasks.accounts_delete_inactive",
+    "task outbox": "smsbox.tasks.deferred_tasks_flush",
 }
 
 

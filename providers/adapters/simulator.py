@@ -57,6 +57,7 @@ from providers.adapters.base import (
     UpstreamStatus,
 )
 from providers.adapters.simulator_settings import DEFAULTS
+from smsbox.outbox import task_enqueue
 
 _CALLING_CODES = {0: "7", 1: "380", 2: "7", 6: "62", 16: "44", 43: "49", 187: "1"}
 _FAILED = "failed"  # status of a draw that sold nothing (kept so the sequence moves on)
@@ -247,8 +248,9 @@ class SimulatorAdapter(Adapter):
         from providers import tasks
 
         countdown = max((number.sms_due_at - timezone.now()).total_seconds(), 0)
-        transaction.on_commit(
-            lambda: tasks.simulator_deliver_sms.apply_async((number.pk,), countdown=countdown)
+        transaction.on_commit(  # the outbox when the broker is down (simulator_deliver_due_all
+            # catches up anyway)
+            lambda: task_enqueue(tasks.simulator_deliver_sms, number.pk, countdown=countdown)
         )
 
     def _get(self, upstream_id: str, *, kind: str = "activation"):

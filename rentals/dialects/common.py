@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -81,7 +83,34 @@ class Dialect:
         return api_key_from_request(request)
 
 
+def dialect_failure(dialect: Dialect) -> Callable[[HttpRequest, bool], HttpResponse]:
+    """What a request of ``dialect`` that failed outside ``_answer`` answers
+    (``smsbox.failures``): its server error, a 503 when the database went away."""
+
+    def render(request: HttpRequest, unavailable: bool) -> HttpResponse:
+        response = dialect.server_error()
+        if unavailable:
+            response.status_code = 503
+            response["Retry-After"] = str(settings.SMSBOX_RETRY_AFTER_SECONDS)
+        return response
+
+    return render
+
+
 def _answer(
+    dialect: Dialect, run: Callable[[Call], HttpResponse], guest: bool, request: HttpRequest, path
+) -> HttpResponse:
+    try:
+        return _answer_checked(dialect, run, guest, request, path)
+    except (OperationalError, InterfaceError):  # the database went away: try again shortly
+        logger.exception("dialect endpoint %s lost its database", request.path)
+        return dialect_failure(dialect)(request, True)
+    except Exception:  # a dialect has no traceback page: log it, answer its server error
+        logger.exception("dialect endpoint %s failed", request.path)
+        return dialect.server_error()
+
+
+def _answer_checked(
     dialect: Dialect, run: Callable[[Call], HttpResponse], guest: bool, request: HttpRequest, path
 ) -> HttpResponse:
     params = request_params(request)
@@ -108,9 +137,6 @@ def _answer(
         if user is not None:
             failed_request_record(user=user)
         return dialect.failure(exc)
-    except Exception:  # a dialect has no traceback page: log it, answer its server error
-        logger.exception("dialect endpoint %s failed", request.path)
-        return dialect.server_error()
 
 
 class DialectView(APIView):

@@ -107,6 +107,19 @@ def handler_api(request: HttpRequest) -> HttpResponse:
         name = "setRentStatus"  # one client sends getRentStatus&status=N for setRentStatus
     action = ACTIONS.get(name)
     kind = action.kind if action else TEXT
+    try:
+        return _dispatch(params, name, action, kind)
+    except Exception:  # the key check lost its database, say: the protocol has no 500 either
+        logger.exception("handler request %s failed", name)
+        return error_response(FALLBACK, kind)
+
+
+def handler_failure(request: HttpRequest, unavailable: bool) -> HttpResponse:
+    """What a handler request that failed before its view answers (``smsbox.failures``)."""
+    return error_response(FALLBACK, TEXT)
+
+
+def _dispatch(params: dict[str, str], name: str, action: Action | None, kind: str) -> HttpResponse:
     # The key check, the account's rate limit and the action's cached data: one Redis round
     # trip on the polling path.
     if not params.get("api_key"):

@@ -56,6 +56,7 @@ from rentals.services.policy import (
 )
 from smsbox.errors import ApplicationError, InvalidInput
 from smsbox.models import User
+from smsbox.outbox import task_enqueue
 from wallets.errors import RefundExceedsCharge
 from wallets.models import LedgerEntry
 from wallets.services import (
@@ -822,13 +823,13 @@ def _close_upstream(locked: Activation, action: str) -> None:
 def _enqueue_close(activation_id: int, action: str) -> None:
     from rentals.tasks import activation_upstream_close  # tasks import this module
 
-    activation_upstream_close.delay(activation_id, action)
+    task_enqueue(activation_upstream_close, activation_id, action)  # the outbox if Redis is down
 
 
 def _enqueue_close_many(activation_ids: list[int], action: str) -> None:
     from rentals.tasks import activations_upstream_close  # tasks import this module
 
-    activations_upstream_close.delay(activation_ids, action)
+    task_enqueue(activations_upstream_close, activation_ids, action)  # the outbox if Redis is down
 
 
 def activation_upstream_close(*, activation_id: int, action: str) -> None:

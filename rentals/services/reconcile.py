@@ -13,7 +13,8 @@ activation holds (a crash after the buy), else an activation the upstream still 
 the same service and country since then that no activation holds and no purchase attempt names
 (a timed-out buy, or a crash in the middle of the buy). The upstream asked is the one of the
 unknown outcome; for a crashed ``processing`` row it is every provider tried for that service and
-country in the purchase's time window.
+country in the purchase's time window, or, when the request died before recording any attempt,
+every provider offering that service and country.
 
 Found and the activation is still within its lifetime: the customer gets the number
 (``waiting``; unused, it expires and is refunded like any other). Found but too late: cancelled
@@ -39,7 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from providers.adapters import UpstreamError, adapter_for
-from providers.models import Provider, PurchaseAttempt
+from providers.models import Offer, Provider, PurchaseAttempt
 from rentals.models import Activation
 from rentals.services.activations import _give_number, _lock, _release, _settle
 
@@ -150,8 +151,12 @@ def _find_bought(activation: Activation):
     if activation.state != State.PROCESSING:
         return None, False
     # A crash with no unknown outcome recorded: ask every provider tried in the window. None
-    # tried: nobody can be asked, and the row is refunded at its expiry.
+    # tried (the request died before it recorded its upstream call, e.g. its database connection
+    # was lost): any provider offering the service and country may have sold, so ask those. No
+    # such provider: nobody can be asked, and the row is refunded at its expiry.
     tried = list(Provider.objects.filter(pk__in=window.values("provider_id")).order_by("pk"))
+    if not tried:
+        tried = _offering(activation)
     all_answered = bool(tried)
     for provider in tried:
         found, asked = _find_open_upstream(activation, provider)
@@ -159,6 +164,16 @@ def _find_bought(activation: Activation):
             return found, True
         all_answered = all_answered and asked
     return None, all_answered
+
+
+def _offering(activation: Activation) -> list[Provider]:
+    """The enabled providers with an offer of the activation's service and country."""
+    offers = Offer.objects.filter(
+        service_id=activation.service_id, country_id=activation.country_id
+    )
+    return list(
+        Provider.objects.filter(enabled=True, pk__in=offers.values("provider_id")).order_by("pk")
+    )
 
 
 def _held(provider_id: int, upstream_id: str) -> bool:

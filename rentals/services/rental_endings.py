@@ -37,6 +37,7 @@ from rentals.rental_selectors import (
 from rentals.services.rental_money import rental_refund
 from smsbox.models import User
 from smsbox.money import ZERO, to_cents
+from smsbox.outbox import task_enqueue
 
 logger = logging.getLogger(__name__)
 State = Rental.State
@@ -192,7 +193,7 @@ def _release_on_commit(rental: Rental, how: str) -> None:
 def _release_task(rental_id: int, how: str) -> None:
     from rentals.tasks import rental_upstream_release
 
-    rental_upstream_release.delay(rental_id, how)
+    task_enqueue(rental_upstream_release, rental_id, how)  # the outbox if Redis is down
 
 
 def rental_upstream_release(*, rental: Rental, how: str) -> None:

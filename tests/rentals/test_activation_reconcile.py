@@ -154,11 +154,44 @@ def test_a_processing_row_left_after_the_buy_gets_its_number(customer, simulator
     assert balance(customer) == Decimal("9.50")
 
 
-def test_a_processing_row_that_tried_no_provider_is_refunded_at_expiry(
+def test_a_processing_row_without_trace_is_refunded_once_the_offering_providers_hold_nothing(
     customer, simulator, telegram, usa
 ):
-    # given: a crash after the charge; no purchase attempt names a provider to ask
+    # given: a crash after the charge (the request died, say its database connection was lost);
+    # no purchase attempt names a provider to ask
     activation = _crashed_purchase(customer, telegram, usa, bought=False)
+    # when: the purchase is stale
+    assert activations_reconcile(now=later(301)) == 1
+    # then: the provider offering the service and country was asked, holds nothing: refunded
+    # now, not at the end of the activation's lifetime
+    activation.refresh_from_db()
+    assert activation.state == State.FAILED
+    assert balance(customer) == Decimal("10.00")
+
+
+def test_a_processing_row_without_trace_gets_the_number_an_offering_provider_sold(
+    customer, simulator, telegram, usa
+):
+    # given: the request died after the upstream sold, before anything was recorded
+    activation = _crashed_purchase(customer, telegram, usa, bought=False)
+    sold = SimulatorAdapter(simulator).buy(
+        service=telegram, country=usa, operator="", max_cost=Decimal("1")
+    )
+    assert not PurchaseAttempt.objects.exists()
+    # when
+    assert activations_reconcile(now=later(301)) == 1
+    # then
+    activation.refresh_from_db()
+    assert (activation.state, activation.upstream_id) == (State.WAITING, sold.upstream_id)
+    assert balance(customer) == Decimal("9.50")
+
+
+def test_a_processing_row_nobody_can_be_asked_about_is_refunded_at_expiry(
+    customer, simulator, telegram, usa
+):
+    # given: a crash after the charge; no attempt, and no provider offers the service any more
+    activation = _crashed_purchase(customer, telegram, usa, bought=False)
+    simulator.offers.all().delete()
     # when / then: nobody can say whether a buy was under way: kept until its lifetime is over
     assert activations_reconcile(now=later(301)) == 0
     activation.refresh_from_db()
