@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 # The activation and rental admins live in their own modules; importing them registers them.
 from rentals import admin_activations, admin_rentals  # noqa: F401
-from rentals.models import WebhookDelivery
+from rentals.models import UpstreamOrphan, WebhookDelivery
 from rentals.webhooks import webhook_redeliver
 
 
@@ -72,4 +72,38 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(UpstreamOrphan)
+class UpstreamOrphanAdmin(admin.ModelAdmin):
+    """Upstream orders no activation or rental held, found and released by the upstream audit
+    (``manage.py upstream_audit``, beat every 5 minutes): read-only, with what they cost."""
+
+    list_display = [
+        "id",
+        "provider",
+        "kind",
+        "upstream_id",
+        "phone",
+        "service_code",
+        "cost",
+        "found_at",
+        "released_at",
+        "attempts",
+        "last_error",
+    ]
+    list_filter = ["kind", "provider", ("released_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["provider"]
+    search_fields = ["upstream_id", "phone"]
+    date_hierarchy = "found_at"
+    readonly_fields = [f.name for f in UpstreamOrphan._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -158,3 +158,14 @@ def backoffice_alerts() -> int:
 def backoffice_abuse() -> int:
     """The abuse rule (off unless SMSBOX_ABUSE_SUCCESS_RATE is set)."""
     return alerts.abuse_run()
+
+
+@shared_task(name="rentals.tasks.upstream_audit", soft_time_limit=240, time_limit=270)
+def upstream_audit() -> int:
+    """Cancel upstream orders no activation or rental holds (orphans); answers how many were
+    released this run."""
+    from rentals.services.upstream_audit import upstream_audit as audit
+
+    with tracked_job("rentals.upstream_audit") as job:
+        job.rows += sum(found.released for found in audit(fix=True))
+    return job.rows

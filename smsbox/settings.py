@@ -378,6 +378,9 @@ SMSBOX_REUSE_WINDOW_SECONDS = env.int("SMSBOX_REUSE_WINDOW_SECONDS", default=120
 SMSBOX_PROCESSING_STALE_SECONDS = env.int("SMSBOX_PROCESSING_STALE_SECONDS", default=300)
 # A purchase of unknown outcome is reconciled against the upstream after this many seconds.
 SMSBOX_RECONCILE_AFTER_SECONDS = env.int("SMSBOX_RECONCILE_AFTER_SECONDS", default=30)
+# An upstream order no activation or rental holds is cancelled upstream by the audit once it is
+# this many seconds old (purchases in flight and reconciliation come first).
+SMSBOX_ORPHAN_GRACE_SECONDS = env.int("SMSBOX_ORPHAN_GRACE_SECONDS", default=600)
 # Spend policy defaults per tier (a customer's own policy overrides them; empty = no limit).
 SMSBOX_MAX_PRICE_STANDARD = env.get_value("SMSBOX_MAX_PRICE_STANDARD", cast=Decimal, default=None)
 SMSBOX_MAX_PRICE_BUSINESS = env.get_value("SMSBOX_MAX_PRICE_BUSINESS", cast=Decimal, default=None)

@@ -17,6 +17,7 @@ EVERY_JOB = {
     "activation expiry": "rentals.tasks.activations_expire",
     "activation SMS polling": "rentals.tasks.activations_poll",
     "reconciliation": "rentals.tasks.activations_reconcile",
+    "upstream order audit": "rentals.tasks.upstream_audit",
     "offer sync": "providers.tasks.offers_sync_all",
     "simulator catch-up": "providers.tasks.simulator_deliver_due_all",
     "upstream balances": "providers.tasks.balances_refresh_all",

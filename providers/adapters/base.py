@@ -149,6 +149,7 @@ class ActiveActivation:
     service_code: str  # in our catalog's codes
     country_id: int | None = None  # SMS-Activate id
     started_at: datetime | None = None
+    cost: Decimal | None = None  # what the upstream charged, where the protocol says
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ class ActiveRent:
     service_code: str | None = None  # in our catalog's codes; "full" for any service
     country_id: int | None = None  # SMS-Activate id
     started_at: datetime | None = None
+    cost: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -334,6 +334,7 @@ class SimulatorAdapter(Adapter):
                 service_code=n.service_code,
                 country_id=n.country_id_sa,
                 started_at=n.created_at,
+                cost=n.cost,
             )
             for n in numbers
         ]
@@ -493,6 +494,7 @@ class SimulatorAdapter(Adapter):
                 service_code=n.service_code,
                 country_id=n.country_id_sa,
                 started_at=n.created_at,
+                cost=n.cost,
             )
             for n in numbers
         ]

@@ -225,6 +225,7 @@ class SmsActivateAdapter(Adapter):
                     service_code=self.our_service_code(str(item.get("serviceCode") or "")),
                     country_id=self.our_country_id(str(item.get("countryCode") or "")),
                     started_at=_datetime(item.get("activationTime")),
+                    cost=_cost(item.get("activationCost")),
                 )
                 for item in items
             ]
@@ -386,6 +387,14 @@ def _phone(raw: object) -> str:
     if not phone:
         raise ValueError("no phone number")
     return phone
+
+
+def _cost(raw: object) -> Decimal | None:
+    """An optional cost of a listing: absent or unreadable is unknown, not an error."""
+    try:
+        return None if raw in (None, "") else parse_decimal(raw, what="cost")
+    except ValueError:
+        return None
 
 
 def _datetime(raw: object) -> datetime | None:

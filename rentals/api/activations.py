@@ -6,7 +6,12 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -343,6 +348,11 @@ class ActivationListApi(GenericAPIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         responses={
             201: ActivationSerializer,
+            202: OpenApiResponse(
+                ActivationSerializer,
+                description="Charged, but the upstream has not answered yet: the activation is "
+                "processing (status 7). Poll it; it gets its number or is refunded.",
+            ),
             **error_responses(
                 e400=["INVALID_INPUT", "BAD_SERVICE", "BAD_COUNTRY"],
                 e402=["NO_BALANCE"],
@@ -374,7 +384,9 @@ class ActivationListApi(GenericAPIView):
             max_price=data.get("maxPrice"),
             idempotency_key=key[:100],
         )
-        return Response(activation_data(activation), status=201)
+        # An upstream answer not known yet: accepted, pollable (status 7, processing).
+        pending = activation.state in Activation.PENDING_STATES
+        return Response(activation_data(activation), status=202 if pending else 201)
 
 
 def _operator(raw: str) -> str:

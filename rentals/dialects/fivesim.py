@@ -290,7 +290,9 @@ def buy_activation(call: Call) -> HttpResponse:
         operator=operator,
         max_price=_max_price(call),
     )
-    if not activation.phone:  # the upstream's answer is not known yet (reconciled, refunded)
+    if not activation.phone:  # the upstream's answer is not known yet: told no, abandoned
+        activation = services.activation_abandon(activation=activation)
+    if not activation.phone:
         raise DialectError("no free phones")
     return _json(_activation_order(activation))
 

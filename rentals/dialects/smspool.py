@@ -230,7 +230,9 @@ def _order_data(activation: Activation, *, now: datetime) -> dict:
 
 
 def _bought(activation: Activation) -> Activation:
-    if not activation.phone:  # the upstream's answer is not known yet (reconciled, refunded)
+    if not activation.phone:  # the upstream's answer is not known yet: told no, abandoned
+        activation = services.activation_abandon(activation=activation)
+    if not activation.phone:
         raise DialectError("No numbers are available right now.", code="NO_NUMBERS")
     return activation
 

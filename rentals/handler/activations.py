@@ -75,7 +75,12 @@ def _purchase_args(call: Call) -> dict:
 
 
 def _bought(activation: Activation) -> Activation:
-    if not activation.phone:  # the upstream's answer is not known yet
+    """The protocol has no "pending" answer: a purchase whose upstream answer is not known yet
+    is told ``NO_NUMBERS`` and abandoned (refunded, never delivered), unless it got its number
+    meanwhile."""
+    if not activation.phone:
+        activation = services.activation_abandon(activation=activation)
+    if not activation.phone:
         raise HandlerError("NO_NUMBERS")
     return activation
 
@@ -130,6 +135,8 @@ def get_multi_service_number(call: Call):
         if a.phone  # none while the upstream's answer is not known yet
     ]
     if not items:
+        for activation in activations:  # told no: refunded, never delivered
+            services.activation_abandon(activation=activation)
         raise HandlerError("NO_NUMBERS")
     return json_response(items)
 

@@ -3,6 +3,7 @@
 from rentals.models.activations import Activation, NumberBan, SpendPolicy
 from rentals.models.favourites import Favourite
 from rentals.models.messages import SmsMessage
+from rentals.models.orphans import UpstreamOrphan
 from rentals.models.rentals import Rental, RentalPlan, RentalRenewal
 from rentals.models.webhooks import WebhookDelivery, WebhookSecret
 
@@ -15,6 +16,7 @@ __all__ = [
     "RentalRenewal",
     "SmsMessage",
     "SpendPolicy",
+    "UpstreamOrphan",
     "WebhookDelivery",
     "WebhookSecret",
 ]

@@ -21,7 +21,7 @@ from smsbox.money import money_field_kwargs
 class Activation(models.Model):
     class State(models.TextChoices):
         PROCESSING = "processing", "Processing (buying upstream)"
-        UNKNOWN = "unknown", "Purchase outcome unknown (reconciling)"
+        UNKNOWN = "unknown", "Processing (upstream answer pending)"
         WAITING = "waiting", "Waiting for SMS"
         RECEIVED = "received", "Code received"
         RESEND = "resend", "Waiting for another code"
@@ -94,6 +94,11 @@ class Activation(models.Model):
         blank=True,
         related_name="reused_by",
         help_text="The completed activation whose number this one uses again.",
+    )
+    abandoned = models.BooleanField(
+        default=False,
+        help_text="The customer was told there was no number (the protocol has no pending "
+        "answer): reconciliation cancels what the upstream sold and refunds, never delivers.",
     )
     memo = models.CharField(max_length=255, blank=True, default="")
 

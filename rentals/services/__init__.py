@@ -6,6 +6,7 @@ webhooks: ``rentals.webhooks``."""
 from rentals.services.activations import (
     BatchItem,
     BatchResult,
+    activation_abandon,
     activation_cancel,
     activation_cancel_refund,
     activation_expire,
@@ -28,6 +29,7 @@ from rentals.services.reconcile import activation_reconcile, activations_reconci
 __all__ = [
     "BatchItem",
     "BatchResult",
+    "activation_abandon",
     "activation_cancel",
     "activation_cancel_refund",
     "activation_expire",

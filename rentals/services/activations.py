@@ -428,6 +428,23 @@ def _fail(activation: Activation, *, reason: str) -> Activation:
     return locked
 
 
+def activation_abandon(*, activation: Activation) -> Activation:
+    """A purchase of unknown outcome whose customer was told "no number" (a protocol with no
+    pending answer, such as the handler's ``NO_NUMBERS``): marked ``abandoned``, so
+    reconciliation cancels whatever the upstream sold and refunds instead of delivering it.
+    Settled meanwhile (the number was delivered, or refunded): returned as it is, so the caller
+    can still answer with the number."""
+    with transaction.atomic():
+        locked = _lock(activation)
+        if locked.state in Activation.PENDING_STATES and not locked.abandoned:
+            locked.abandoned = True
+            locked.memo = f"Abandoned by the client (told no number). {locked.memo}"[:255]
+            locked.save(update_fields=["abandoned", "memo"])
+    if locked.abandoned:
+        logger.info("activation %s abandoned: the client was told no number", locked.pk)
+    return locked
+
+
 # --- transitions ------------------------------------------------------------------------------
 def activation_mark_ready(*, activation: Activation, actor: User | None = None) -> Activation:
     """Protocol status 1: the customer says the SMS was sent."""

@@ -16,7 +16,9 @@ unknown outcome; for a crashed ``processing`` row it is every provider tried for
 country in the purchase's time window, or, when the request died before recording any attempt,
 every provider offering that service and country.
 
-Found and the activation is still within its lifetime: the customer gets the number
+An activation the customer was told "no number" about (``abandoned``) is never delivered: what
+was found is cancelled upstream and the charge refunded at once. Found and the activation is
+still within its lifetime: the customer gets the number
 (``waiting``; unused, it expires and is refunded like any other). Found but too late: cancelled
 upstream and refunded here. Not found and the upstreams answered: refunded here (``failed``).
 No upstream could be asked (it is down, or a crashed purchase tried no provider that left a
@@ -108,6 +110,8 @@ def activation_reconcile(*, activation: Activation, now: datetime | None = None)
     if activation.state not in Activation.PENDING_STATES:
         return False
     found, asked = _find_bought(activation)
+    if activation.abandoned:
+        return _settle_abandoned(activation, found)
     if found is None and asked:
         return _refund_undelivered(activation, memo="Reconciled: not bought upstream")
     if found is None:
@@ -127,6 +131,18 @@ def activation_reconcile(*, activation: Activation, now: datetime | None = None)
         logger.info("reconcile %s: number %s went to another order", activation.pk, upstream_id)
         return False
     return adopted
+
+
+def _settle_abandoned(activation: Activation, found) -> bool:
+    """The customer was told there was no number: whatever the upstream sold is cancelled there
+    (if nobody took it) and the charge comes back now, whether or not the upstream answered.
+    An order the upstream could not list yet is left to the upstream audit."""
+    if found is not None:
+        provider, upstream_id = found[0], found[1]
+        if not _held(provider.pk, upstream_id):
+            _release(provider, upstream_id)
+    memo = "Abandoned by the client: " + ("cancelled upstream" if found else "not delivered")
+    return _refund_undelivered(activation, memo=memo)
 
 
 def _find_bought(activation: Activation):

@@ -143,6 +143,16 @@ def _bought(request: HttpRequest, activation: Activation) -> HttpResponse:
     if activation.state in Activation.REFUNDED_STATES:
         messages.error(request, _("No number could be bought; the price was refunded."))
         return redirect("dashboard-history")
+    if activation.state in Activation.PENDING_STATES:
+        messages.info(
+            request,
+            _(
+                "Your order for %(service)s is processing: the provider has not answered yet. "
+                "It shows here with its number once it has one, or is refunded."
+            )
+            % {"service": activation.service.name},
+        )
+        return redirect("dashboard-numbers")
     messages.success(
         request,
         _("Number for %(service)s bought: watch for the code here.")

@@ -178,7 +178,7 @@ def test_each_activation_gets_its_own_sms_and_is_finished_on_its_own(handler, cu
     call_command("check_ledger")
 
 
-def test_an_unknown_outcome_answers_no_numbers_and_keeps_the_charge_for_reconciliation(
+def test_an_unknown_outcome_answers_no_numbers_and_is_abandoned_for_reconciliation(
     handler, customer, market
 ):
     fund(customer, "10.00")
@@ -189,7 +189,16 @@ def test_an_unknown_outcome_answers_no_numbers_and_keeps_the_charge_for_reconcil
 
     assert body == {"status": "error", "message": "NO_NUMBERS"}  # as getNumber answers
     assert set(Activation.objects.values_list("state", flat=True)) == {"unknown"}
+    assert set(Activation.objects.values_list("abandoned", flat=True)) == {True}
     assert handler.text("getBalance") == "ACCESS_BALANCE:9.20"
+    # told no: reconciliation refunds both and never delivers
+    from rentals.services import activations_reconcile
+    from tests.rentals.orphan_support import later
+
+    assert activations_reconcile(now=later(31)) == 2
+    assert set(Activation.objects.values_list("state", flat=True)) == {"failed"}
+    assert handler.text("getBalance") == "ACCESS_BALANCE:10.00"
+    call_command("check_ledger")
 
 
 # --- through an SMS-Activate upstream ---------------------------------------------------------

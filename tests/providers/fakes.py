@@ -36,6 +36,10 @@ class Answer:
     content_type: str = "text/plain"
 
 
+# Close the connection without answering.
+DROP = Answer(status=0)
+
+
 def text(body: str, status: int = 200) -> Answer:
     return Answer(status=status, body=body)
 
@@ -67,6 +71,9 @@ class FakeServer:
                 if fake.delay:
                     time.sleep(fake.delay)
                 answer = fake._answer(request)
+                if answer is DROP:  # hang up without an answer (the request took effect)
+                    self.close_connection = True
+                    return
                 payload = answer.body.encode()
                 try:
                     self.send_response(answer.status)
@@ -119,6 +126,7 @@ class FakeServer:
 
 
 API_KEY = "upstream-secret"
+_OPEN = ("wait", "ok", "retry")
 
 
 @dataclass
@@ -135,6 +143,11 @@ class FakeSmsActivate(FakeServer):
         }
     )
     next_id: int = 635468021
+    # What happens after a sale: "" answer, "stall" answer after ``stall_seconds`` (past the
+    # client's timeout), "drop" hang up without answering. ``sold`` is set at each sale.
+    after_sale: str = ""
+    stall_seconds: float = 3.0
+    sold: threading.Event = field(default_factory=threading.Event)
 
     @property
     def handler_url(self) -> str:
@@ -160,16 +173,34 @@ class FakeSmsActivate(FakeServer):
             "phone": f"7999{self.next_id % 10**7:07d}",
             "status": "wait",
             "code": "",
+            "service": p.get("service", "tg"),
+            "started": time.gmtime(),
         }
         self.activations[self.next_id] = activation
+        self.sold.set()
         return activation
+
+    def _sold(self, answer: Answer) -> Answer:
+        if self.after_sale == "stall":
+            time.sleep(self.stall_seconds)
+        return DROP if self.after_sale == "drop" else answer
+
+    def open_orders(self) -> set[str]:
+        """The ids of the activations and rents still open here (paid for by the client)."""
+        return {
+            *(str(i) for i, a in self.activations.items() if a["status"] in _OPEN),
+            *(f"rent:{i}" for i, r in self.rents.items() if r["status"] == "active"),
+        }
 
     def _getNumber(self, p: dict[str, str]) -> Answer:
         a = self._buy(p)
-        return text(f"ACCESS_NUMBER:{a['id']}:{a['phone']}")
+        return self._sold(text(f"ACCESS_NUMBER:{a['id']}:{a['phone']}"))
 
     def _getNumberV2(self, p: dict[str, str]) -> Answer:
         a = self._buy(p)
+        return self._sold(self._v2(a, p))
+
+    def _v2(self, a: dict[str, Any], p: dict[str, str]) -> Answer:
         return as_json(
             {
                 "activationId": a["id"],
@@ -248,7 +279,7 @@ class FakeSmsActivate(FakeServer):
                 "activationStatus": "2",
                 "smsCode": None,
                 "smsText": None,
-                "activationTime": "2030-01-01 10:00:00",
+                "activationTime": time.strftime("%Y-%m-%d %H:%M:%S", a["started"]),
                 "countryCode": "187",
                 "currency": "840",
             }
@@ -282,6 +313,16 @@ class FakeSmsActivate(FakeServer):
                 },
             }
         )
+
+    def _getRentList(self, p: dict[str, str]) -> Answer:
+        running = [(i, r) for i, r in self.rents.items() if r["status"] == "active"]
+        if not running:
+            return as_json({"status": "error", "message": "NO_NUMBERS"})
+        values = {
+            str(n): {"id": str(i), "phone": r.get("number", "79959707564")}
+            for n, (i, r) in enumerate(running[-10:])
+        }
+        return as_json({"status": "success", "values": values})
 
     def _getRentStatus(self, p: dict[str, str]) -> Answer:
         if "status" in p:  # the compatibility rule: getRentStatus with a status is setRentStatus
