@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("providers", "0007_dialects_catalog_ids"),
-        ("rentals", "0012_dashboard_favourites"),
+        ("rentals", "0013_sms_message_text_truncated"),
     ]
 
     operations = [
