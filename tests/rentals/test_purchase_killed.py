@@ -70,7 +70,9 @@ def upstream(fake_sms_activate, catalog):
     return sms_activate_provider(fake_sms_activate, timeout="20")
 
 
-def test_killed_while_the_upstream_answer_is_on_its_way(customer, upstream, fake_sms_activate):
+def test_killed_while_the_upstream_answer_is_on_its_way(
+    customer, upstream, fake_sms_activate, eager_celery
+):
     # given: the upstream sells, then holds its answer
     fake_sms_activate.after_sale, fake_sms_activate.stall_seconds = "stall", 15.0
     child, _ = _start(customer, stop_before_recording=False)
@@ -82,12 +84,16 @@ def test_killed_while_the_upstream_answer_is_on_its_way(customer, upstream, fake
     assert activation.state == State.PROCESSING and not activation.phone
     [sold] = fake_sms_activate.open_orders()
     assert not PurchaseAttempt.objects.exists()  # nothing says which provider it asked
-    # then: reconciliation refunds it once its lifetime is over, and the audit cancels the
-    # order nobody holds
-    assert activations_reconcile(now=later(301)) == 0
-    assert activations_reconcile(now=later(1201)) == 1
+    # then: once stale, reconciliation asks the providers offering the service and country,
+    # finds the sale and gives the customer the number bought for them
+    assert activations_reconcile(now=later(301)) == 1
+    activation.refresh_from_db()
+    assert (activation.state, activation.upstream_id) == (State.WAITING, sold)
+    assert leaked(fake_sms_activate, upstream) == set()
+    # and unused, it expires: refunded here, cancelled upstream
+    assert activations_expire_due(now=later(1201)) == 1
+    assert fake_sms_activate.open_orders() == set()
     assert wallet_for_user(user=customer).balance == customer_funds()
-    assert leaked(fake_sms_activate, upstream) == {sold}
     upstream_audit(now=later(1300))
     assert leaked(fake_sms_activate, upstream) == set()
     assert_money_settled()

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 import redis
 from django.test import override_settings
+from kombu import pools
 
 from providers.catalog import catalog_load
 from smsbox.cache import redis_mark_up
@@ -81,8 +82,7 @@ class RedisServer:
 def _point_broker(url: str) -> None:
     """The Celery app publishes to ``url`` from now on (its connection pools rebuilt)."""
     app.conf.broker_url = url
-    if app._pool is not None:
-        app._pool.force_close_all()
+    pools.reset()  # closes kombu's pools and forgets them, so none is handed out closed again
     app._pool = None
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
