@@ -36,8 +36,9 @@ def traffic(shop, rounds: int = 3) -> list[tuple[str, httpx.Response]]:
             body = {"service": "tg", "country": "187"}
             created = http.post("/api/v1/activations/", json=body)
             answers.append(("POST activations", created))
-            rest_id = created.json().get("id") if created.status_code == 201 else 0
-            answers.append(("GET activation", http.get(f"/api/v1/activations/{rest_id}/")))
+            if created.status_code == 201:
+                rest_id = created.json()["id"]
+                answers.append(("GET activation", http.get(f"/api/v1/activations/{rest_id}/")))
             answers.append(("GET wallet", http.get("/api/v1/wallet/")))
     return answers
 
