@@ -78,9 +78,9 @@ class RedisServer:
         return redis.Redis(port=self.port, socket_timeout=2)
 
 
-def _point_broker(url: str) -> None:
-    """The Celery app publishes to ``url`` from now on (its connection pools rebuilt)."""
-    app.conf.broker_url = url
+def _reset_broker_pools() -> None:
+    """The Celery app reads its broker from Django's settings (overridden by the tests): its
+    connection pools are rebuilt so they connect to the broker the settings name now."""
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
@@ -95,7 +95,6 @@ def own_redis(tmp_path) -> Iterator[RedisServer]:
     this test may stop; a short timeout and back-off so the test runs quickly."""
     server = RedisServer(str(tmp_path))
     server.start()
-    previous_broker = app.conf.broker_url
     caches = {
         "default": {
             "BACKEND": "smsbox.cache.RedisCache",
@@ -109,14 +108,15 @@ def own_redis(tmp_path) -> Iterator[RedisServer]:
         CELERY_BROKER_URL=server.url,
         SMSBOX_REDIS_RETRY_SECONDS=0.5,
     ):
-        _point_broker(server.url)
+        _reset_broker_pools()
+        assert app.connection_for_write().as_uri().endswith(f":{server.port}/0")
         redis_mark_up()
         try:
             yield server
         finally:
             server.stop()
-            _point_broker(previous_broker)
             redis_mark_up()
+    _reset_broker_pools()
 
 
 @pytest.fixture
