@@ -81,9 +81,7 @@ class RedisServer:
 def _reset_broker_pools() -> None:
     """The Celery app reads its broker from Django's settings (overridden by the tests): its
     connection pools are rebuilt so they connect to the broker the settings name now."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
+    app._pool = None  # kombu keeps the pool itself, per broker URL, for whoever uses it again
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None

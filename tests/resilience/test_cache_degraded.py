@@ -59,7 +59,7 @@ def test_the_cache_answers_as_an_empty_one_and_backs_off(dead_redis, monkeypatch
 
 def test_the_cache_tries_redis_again_after_the_back_off(dead_redis, monkeypatch):
     assert cache.get("k") is None and redis_down()
-    monkeypatch.setattr(smsbox_cache, "_down_until", 0.0)  # the back-off is over
+    redis_mark_up()  # the back-off is over
     monkeypatch.setattr(smsbox_cache.RedisCacheClient, "get", lambda *a, **k: "back")
     assert cache.get("k") == "back"
     assert not redis_down()
