@@ -10,7 +10,7 @@ from smsbox import admin_audit  # noqa: F401  (registers the audit log)
 from smsbox.admin_audit import AuditedAdminMixin
 from smsbox.audit import audit_record
 from smsbox.lifecycle import account_delete
-from smsbox.models import JobRun, User
+from smsbox.models import DeferredTask, JobRun, User
 from smsbox.selectors import job_runs_latest
 
 
@@ -118,4 +118,20 @@ class JobRunAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(DeferredTask)
+class DeferredTaskAdmin(admin.ModelAdmin):
+    """The outbox of tasks the broker could not take (Redis down): read-only; the periodic job
+    ``smsbox.tasks.deferred_tasks_flush`` publishes and removes them."""
+
+    list_display = ["id", "task", "args", "eta", "created_at", "attempts", "last_error"]
+    list_filter = ["task"]
+    readonly_fields = ["task", "args", "kwargs", "eta", "created_at", "attempts", "last_error"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -203,21 +203,24 @@ _STATUS_TEXT = {
     404: "Not found (also what another customer's object is)",
     409: "Conflicts with the current state",
     429: "Rate limited (see Retry-After)",
+    503: "The database is briefly unreachable: try again after Retry-After seconds",
 }
 _DEFAULT_CODES = {
     400: ["INVALID_INPUT"],
     401: ["NOT_AUTHENTICATED", "AUTHENTICATION_FAILED"],
     404: ["NOT_FOUND"],
     429: ["RATE_LIMITED", "ACCOUNT_BLOCKED"],
+    503: ["SERVICE_UNAVAILABLE"],
 }
 
 
 def error_responses(**codes_by_status: list[str]) -> dict[int, OpenApiResponse]:
     """``extend_schema(responses=…)`` entries of the error body, with one example per code.
 
-    Always documents 401 and 429; call as ``error_responses(e404=["ACTIVATION_NOT_FOUND"])``.
+    Always documents 401, 429 and 503 (smsbox.failures); call as
+    ``error_responses(e404=["ACTIVATION_NOT_FOUND"])``.
     """
-    wanted: dict[int, list[str]] = {401: [], 429: []}
+    wanted: dict[int, list[str]] = {401: [], 429: [], 503: []}
     for key, codes in codes_by_status.items():
         wanted[int(key.lstrip("e"))] = list(codes)
     responses = {}

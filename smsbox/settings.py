@@ -134,7 +134,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # unreachable; then it is not tried again for SMSBOX_REDIS_RETRY_SECONDS and smsbox runs without
 # it (smsbox/cache.py: the cache answers as empty, the key check reads PostgreSQL, the rate
 # limit fails open, tasks wait in the DeferredTask outbox).
-SMSBOX_REDIS_TIMEOUT = env.float("SMSBOX_REDIS_TIMEOUT", default=0.5)
+SMSBOX_REDIS_TIMEOUT = env.float("SMSBOX_REDIS_TIMEOUT", default=1.0)
 SMSBOX_REDIS_RETRY_SECONDS = env.float("SMSBOX_REDIS_RETRY_SECONDS", default=2.0)
 if REDIS_URL:
     CACHES = {

@@ -14,7 +14,6 @@ from types import SimpleNamespace
 import pytest
 import redis
 from django.test import override_settings
-from kombu import pools
 
 from providers.catalog import catalog_load
 from smsbox.cache import redis_mark_up
@@ -79,11 +78,10 @@ class RedisServer:
         return redis.Redis(port=self.port, socket_timeout=2)
 
 
-def _point_broker(url: str) -> None:
-    """The Celery app publishes to ``url`` from now on (its connection pools rebuilt)."""
-    app.conf.broker_url = url
-    pools.reset()  # closes kombu's pools and forgets them, so none is handed out closed again
-    app._pool = None
+def _reset_broker_pools() -> None:
+    """The Celery app reads its broker from Django's settings (overridden by the tests): its
+    connection pools are rebuilt so they connect to the broker the settings name now."""
+    app._pool = None  # kombu keeps the pool itself, per broker URL, for whoever uses it again
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
@@ -95,7 +93,6 @@ def own_redis(tmp_path) -> Iterator[RedisServer]:
     this test may stop; a short timeout and back-off so the test runs quickly."""
     server = RedisServer(str(tmp_path))
     server.start()
-    previous_broker = app.conf.broker_url
     caches = {
         "default": {
             "BACKEND": "smsbox.cache.RedisCache",
@@ -109,14 +106,15 @@ def own_redis(tmp_path) -> Iterator[RedisServer]:
         CELERY_BROKER_URL=server.url,
         SMSBOX_REDIS_RETRY_SECONDS=0.5,
     ):
-        _point_broker(server.url)
+        _reset_broker_pools()
+        assert app.connection_for_write().as_uri().endswith(f":{server.port}/0")
         redis_mark_up()
         try:
             yield server
         finally:
             server.stop()
-            _point_broker(previous_broker)
             redis_mark_up()
+    _reset_broker_pools()
 
 
 @pytest.fixture
