@@ -7,6 +7,7 @@ from django.conf import settings
 
 from providers.models import Country, Operator, Service
 from providers.selectors import WINDOWS, provider_health, quote_list
+from providers.snapshot import country_by_sms_activate_id, service_by_code
 from rentals.handler.transport import Call, HandlerError, json_response, number, text
 from smsbox.money import ZERO, format_money
 from wallets.selectors import wallet_for_user
@@ -29,7 +30,7 @@ def country_param(
         raw = str(default)
     if not raw.isdigit() or len(raw) > 9:
         raise HandlerError(error)
-    country = Country.objects.filter(sms_activate_id=int(raw)).first()
+    country = country_by_sms_activate_id(int(raw))
     if country is None:
         raise HandlerError(error)
     return country
@@ -43,7 +44,7 @@ def service_param(
         if required:
             raise HandlerError(error)
         return None
-    service = Service.objects.filter(code__iexact=raw[:16]).first()
+    service = service_by_code(raw[:16])
     if service is None:
         raise HandlerError(error)
     return service
