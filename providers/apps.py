@@ -5,9 +5,21 @@ class ProvidersConfig(AppConfig):
     name = "providers"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from providers.models import Country, PriceRule, Service
         from providers.receivers import mark_attempt_on_sms
         from providers.signals import upstream_sms_received
+        from providers.snapshot import on_snapshot_source_written
 
         upstream_sms_received.connect(
             mark_attempt_on_sms, dispatch_uid="providers.mark_attempt_on_sms"
         )
+        # The per-process copies of price rules and the catalog (providers.snapshot).
+        for model in (PriceRule, Service, Country):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    on_snapshot_source_written,
+                    sender=model,
+                    dispatch_uid=f"snapshot-{model.__name__}-{signal is post_save}",
+                )

@@ -36,6 +36,7 @@ from providers.adapters.base import digits
 from providers.models import Country, Offer, Provider, PurchaseAttempt, Service
 from providers.pricing import PriceBook
 from providers.services import offer_mark_out_of_stock, purchase_attempt_record
+from providers.snapshot import price_book
 from smsbox.errors import ApplicationError
 from smsbox.money import format_money
 
@@ -99,7 +100,7 @@ def routable_offers(
     ).select_related("provider")
     if operator:
         offers = offers.filter(operator__in=["", operator])
-    book = book or PriceBook()
+    book = book or price_book()
     priced = []
     for o in offers:
         o.service, o.country = service, country  # those asked for: not joined again
@@ -311,7 +312,7 @@ def multi_routable_offers(
     with its cheapest offer per service; cheapest total first (provider priority breaks ties).
     ``max_price`` caps each service's price; ``MaxPriceTooLow`` when some providers could sell
     but none within it."""
-    book = book or PriceBook()
+    book = book or price_book()
     by_provider: dict[int, dict[int, RoutedOffer]] = {}
     for service in services:
         for routed in routable_offers(

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from providers.models import Country, Offer, Provider, PurchaseAttempt, Service
-from providers.pricing import PriceBook
+from providers.snapshot import price_book
 from smsbox import parsing
 from smsbox.errors import InvalidInput
 
@@ -60,7 +60,7 @@ def quote_list(
     *, service: Service | None = None, country: Country | None = None, operator: str = ""
 ) -> list[Quote]:
     """One quote per (service, country) with stock, for price lists like ``getPrices``."""
-    book = PriceBook()
+    book = price_book()
     best: dict[tuple[int, int], Decimal] = {}
     stock: dict[tuple[int, int], int] = defaultdict(int)
     rows = _sellable(service=service, country=country, operator=operator).values_list(
@@ -88,7 +88,7 @@ def market_list(
     *, service: Service | None = None, country: Country | None = None, operator: str = ""
 ) -> list[MarketOffer]:
     """In-stock offers sorted by retail price (provider priority breaks ties)."""
-    book = PriceBook()
+    book = price_book()
     offers = _sellable(service=service, country=country, operator=operator).select_related(
         "provider", "service", "country"
     )

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from providers.models import Country, Operator, Service
 from providers.selectors import WINDOWS, provider_health, quote_list
+from providers.snapshot import country_by_sms_activate_id, service_by_code
 from rentals.handler.transport import Call, HandlerError, json_response, number, text
 from smsbox import parsing
 from smsbox.money import ZERO, format_money
@@ -31,7 +32,7 @@ def country_param(
     country_id = parsing.or_none(parsing.integer, raw, name="country", maximum=999_999_999)
     if country_id is None:
         raise HandlerError(error)
-    country = Country.objects.filter(sms_activate_id=country_id).first()
+    country = country_by_sms_activate_id(country_id)
     if country is None:
         raise HandlerError(error)
     return country
@@ -45,7 +46,7 @@ def service_param(
         if required:
             raise HandlerError(error)
         return None
-    service = Service.objects.filter(code__iexact=raw[:16]).first()
+    service = service_by_code(raw[:16])
     if service is None:
         raise HandlerError(error)
     return service

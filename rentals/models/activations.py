@@ -124,7 +124,13 @@ class Activation(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="activation_user_recent_idx"),
-            models.Index(fields=["state", "expires_at"], name="activation_state_expiry_idx"),
+            # The expiry sweep's claim (``ORDER BY expires_at, id LIMIT n``): a range scan
+            # that stops after the batch, over the live rows only, however many are due.
+            models.Index(
+                fields=["expires_at", "id"],
+                condition=Q(state__in=["waiting", "received", "resend"]),
+                name="activation_live_expiry_idx",
+            ),
             models.Index(fields=["upstream_id"], name="activation_upstream_idx"),
             models.Index(
                 fields=["provider", "polled_at"],

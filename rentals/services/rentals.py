@@ -48,6 +48,7 @@ from providers.adapters import (
     adapter_for,
 )
 from providers.models import Country, Provider, Service
+from providers.snapshot import snapshot_bump
 from rentals.models import Rental, RentalPlan, RentalRenewal
 from rentals.models.rentals import Package
 from rentals.rental_errors import (
@@ -533,6 +534,7 @@ def rental_plans_seed_demo(*, country_ids: list[int] | None = None) -> int:
     with transaction.atomic():
         countries = list(Country.objects.filter(sms_activate_id__in=country_ids))
         Country.objects.filter(pk__in=[c.pk for c in countries]).update(rent=True)
+        snapshot_bump()  # the update bypasses the signals
         for country in countries:
             for unit, length, package, price in DEMO_PLANS:
                 _, made = RentalPlan.objects.get_or_create(

@@ -143,3 +143,21 @@ def test_the_batch_never_refunds_more_than_was_charged(market, customer):
     assert not LedgerEntry.objects.filter(kind="refund").exists()
     assert wallet_for_user(user=customer).balance == Decimal("9.00")
     assert Activation.objects.filter(state=State.WAITING).count() == 2
+
+
+@pytest.mark.django_db
+def test_after_the_batch_commits_the_upstream_closes_each_number(
+    market, customer, eager_celery, django_capture_on_commit_callbacks
+):
+    from providers.models import SimulatedNumber
+
+    # given: two due activations, one of which got its SMS
+    bought = buy_due([customer], 2, market)
+    sms_arrives(bought[0], "code 123456")
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        assert activations_expire_due() == 2
+    # then: one task per action told the simulator
+    numbers = SimulatedNumber.objects.in_bulk([a.upstream_id for a in bought])
+    assert numbers[int(bought[0].upstream_id)].status == "finished"
+    assert numbers[int(bought[1].upstream_id)].status == "cancelled"

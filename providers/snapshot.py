@@ -1,0 +1,117 @@
+"""A per-process copy of what every purchase reads and operators rarely change: the price
+rules and the catalog's lookups (service by code, country by SMS-Activate id).
+
+Each process keeps its copies beside the **version** they were read at; the version is one
+Redis key (the Django cache), read once per lookup. Every change to a price rule, a service, a
+country, an operator or a provider bumps it (signals for ``save()``/``delete()``, and the
+services that write with ``QuerySet.update()`` or ``bulk_create`` call ``snapshot_bump``), at
+once and again after the change commits, so a reader between the two cannot keep a copy read
+before the commit. A change made on one process is seen by every other at its next lookup.
+
+Offers are not kept here: their stock changes by bulk ``UPDATE`` on every sync and failed buy,
+and the providers' settings are read by the adapters; both are read from PostgreSQL each time.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache import cache
+from django.db import connection, transaction
+
+VERSION_KEY = "providers:snapshot:version"
+T = TypeVar("T")
+
+_local: dict[str, tuple[str, Any]] = {}
+_lock = threading.Lock()
+
+
+def snapshot_get(name: str, load: Callable[[], T]) -> T:
+    """``load()``'s answer as of the current version: this process's copy when it is still
+    current, else loaded again (and kept). Inside a transaction it is loaded and not kept: the
+    transaction may have written what it reads, and may yet roll back (no signal says so)."""
+    if connection.in_atomic_block:
+        return load()
+    version = snapshot_version()
+    kept = _local.get(name)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    value = load()
+    with _lock:
+        _local[name] = (version, value)
+    return value
+
+
+def snapshot_version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:  # first use, or Redis lost it: any new token will do
+        cache.add(VERSION_KEY, secrets.token_hex(8), timeout=None)
+        version = cache.get(VERSION_KEY) or ""
+    return version
+
+
+def snapshot_bump() -> None:
+    """Every process reads again at its next lookup: now, and after the current transaction
+    commits (see the module's docstring)."""
+    _bump()
+    if connection.in_atomic_block:
+        transaction.on_commit(_bump, robust=True)
+
+
+def _bump() -> None:
+    cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
+
+
+def snapshot_clear_local() -> None:
+    """Forget this process's copies (what another process, started afresh, would have)."""
+    with _lock:
+        _local.clear()
+
+
+def on_snapshot_source_written(sender, **kwargs) -> None:
+    """``post_save`` / ``post_delete`` of the models the copies are made of."""
+    snapshot_bump()
+
+
+# --- the copies -------------------------------------------------------------------------------
+def service_by_code(code: str):
+    """The service of this code (any case), a fresh instance, or None."""
+    from providers.models import Service
+
+    found = snapshot_get("services", lambda: _by(Service.objects.all(), lambda s: s.code.lower()))
+    found = found.get(code.lower())
+    return copy.copy(found) if found is not None else None
+
+
+def country_by_sms_activate_id(sms_activate_id: int):
+    """The country of this SMS-Activate id, a fresh instance, or None."""
+    from providers.models import Country
+
+    found = snapshot_get(
+        "countries", lambda: _by(Country.objects.all(), lambda c: c.sms_activate_id)
+    )
+    found = found.get(sms_activate_id)
+    return copy.copy(found) if found is not None else None
+
+
+def price_book():
+    """Every price rule, as a ``PriceBook`` (read-only once made)."""
+    from providers.pricing import PriceBook
+
+    return snapshot_get("price_rules", PriceBook)
+
+
+def _by(rows, key: Callable[[Any], Any]) -> dict:
+    """The rows by ``key``, the first in the model's order winning (as ``.first()`` would)."""
+    found: dict = {}
+    for row in rows:
+        found.setdefault(key(row), row)
+    return found
+
+
+def _sms_activate_id(country) -> int:
+    return country.sms_activate_id
