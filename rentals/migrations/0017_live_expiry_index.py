@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("rentals", "0012_dashboard_favourites")]
+    dependencies = [("rentals", "0016_upstream_audit_job")]
 
     operations = [
         migrations.RemoveIndex(model_name="activation", name="activation_state_expiry_idx"),
