@@ -152,5 +152,6 @@ def test_known_strings_read_in_russian(client_in, busy_customer):
     top_up = visible_text(client_in.get("/wallet/top-up/", HTTP_ACCEPT_LANGUAGE="ru").text)
 
     assert {"Мои номера", "Код получен", "Ждём SMS"} <= set(numbers.split("\n"))
+    assert "Telegram · США" in numbers and "Telegram · USA" not in numbers
     assert "Списание" in balance and "Charge" not in balance
     assert "Перейти к оплате" in top_up and "Continue to payment" not in top_up
