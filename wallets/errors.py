@@ -27,22 +27,22 @@ class RefundExceedsCharge(Conflict):
 # --- top-ups ------------------------------------------------------------------------------
 class TopUpNotFound(NotFound):
     code = "TOP_UP_NOT_FOUND"
-    message = "No such top-up."
+    message = gettext_noop("No such top-up.")
 
 
 class UnknownProcessor(InvalidInput):
     code = "UNKNOWN_PROCESSOR"
-    message = "No such payment method."
+    message = gettext_noop("No such payment method.")
 
 
 class UnknownCurrency(InvalidInput):
     code = "UNKNOWN_CURRENCY"
-    message = "This payment method does not take that currency."
+    message = gettext_noop("This payment method does not take that currency.")
 
 
 class TopUpAmountOutOfRange(InvalidAmount):
     code = "TOP_UP_AMOUNT_OUT_OF_RANGE"
-    message = "The amount is outside the top-up limits."
+    message = gettext_noop("The amount is outside the top-up limits.")
 
 
 class CallbackProcessorUnknown(NotFound):

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from smsbox.money import money_field_kwargs
 
@@ -43,13 +44,13 @@ class LedgerEntry(models.Model):
     """
 
     class Kind(models.TextChoices):
-        DEPOSIT = "deposit", "Deposit"
-        CHARGE = "charge", "Charge"
-        REFUND = "refund", "Refund"
-        RENEWAL = "renewal", "Renewal"
-        ADJUSTMENT = "adjustment", "Adjustment"
-        FORFEIT = "forfeit", "Forfeit"
-        BONUS = "bonus", "Bonus"
+        DEPOSIT = "deposit", _("Deposit")
+        CHARGE = "charge", _("Charge")
+        REFUND = "refund", _("Refund")
+        RENEWAL = "renewal", _("Renewal")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+        FORFEIT = "forfeit", _("Forfeit")
+        BONUS = "bonus", _("Bonus")
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -162,14 +163,14 @@ class TopUp(models.Model):
     """
 
     class Status(models.TextChoices):
-        CREATED = "created", "Created"
-        PENDING = "pending", "Waiting for payment"
-        CONFIRMING = "confirming", "Confirming"
-        PAID = "paid", "Paid"
-        PARTIALLY_PAID = "partially_paid", "Partially paid"
-        OVERPAID = "overpaid", "Overpaid"
-        EXPIRED = "expired", "Expired"
-        FAILED = "failed", "Failed"
+        CREATED = "created", _("Created")
+        PENDING = "pending", _("Waiting for payment")
+        CONFIRMING = "confirming", _("Confirming")
+        PAID = "paid", _("Paid")
+        PARTIALLY_PAID = "partially_paid", _("Partially paid")
+        OVERPAID = "overpaid", _("Overpaid")
+        EXPIRED = "expired", _("Expired")
+        FAILED = "failed", _("Failed")
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="top_ups")
     user = models.ForeignKey(

@@ -284,6 +284,10 @@ def _merged(top_up: TopUp, reported: str | None, said: Decimal | None) -> tuple[
     if reported in MONEY:
         if said is None:
             said = top_up.amount if reported != Status.PARTIALLY_PAID else received
+        if reported == Status.PAID:
+            # Paid in full: what was asked, even where the processor's figure, converted to
+            # the invoice's currency, misses it by a rounding (or by the processor's tolerance).
+            said = max(said, top_up.amount)
         received = max(received, said)
         status = _money_status(reported, received, top_up.amount)
         if current in MONEY and MONEY[current] > MONEY[status]:
@@ -303,7 +307,7 @@ def _money_status(reported: str, received: Decimal, amount: Decimal) -> str:
     if received > amount:
         return Status.OVERPAID
     if received == amount or reported == Status.PAID:
-        return Status.PAID  # "paid" below the amount: the processor's tolerance, credit it
+        return Status.PAID
     return Status.PARTIALLY_PAID if reported == Status.PARTIALLY_PAID else Status.PAID
 
 

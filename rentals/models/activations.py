@@ -14,21 +14,22 @@ Every transition is a service in ``rentals.services.activations`` that locks the
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from smsbox.money import money_field_kwargs
 
 
 class Activation(models.Model):
     class State(models.TextChoices):
-        PROCESSING = "processing", "Processing (buying upstream)"
-        UNKNOWN = "unknown", "Processing (upstream answer pending)"
-        WAITING = "waiting", "Waiting for SMS"
-        RECEIVED = "received", "Code received"
-        RESEND = "resend", "Waiting for another code"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled (refunded)"
-        EXPIRED = "expired", "Expired (refunded)"
-        FAILED = "failed", "Not delivered (refunded)"
+        PROCESSING = "processing", _("Processing (buying upstream)")
+        UNKNOWN = "unknown", _("Processing (upstream answer pending)")
+        WAITING = "waiting", _("Waiting for SMS")
+        RECEIVED = "received", _("Code received")
+        RESEND = "resend", _("Waiting for another code")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled (refunded)")
+        EXPIRED = "expired", _("Expired (refunded)")
+        FAILED = "failed", _("Not delivered (refunded)")
 
     # Before a number is known; the charge may still be refunded.
     PENDING_STATES = (State.PROCESSING, State.UNKNOWN)

@@ -16,6 +16,7 @@ Every transition is a service in ``rentals.services.rentals`` that locks the row
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from smsbox.money import money_field_kwargs
 
@@ -95,14 +96,14 @@ class Rental(models.Model):
     """A long-term rental contract of one number."""
 
     class State(models.TextChoices):
-        PROCESSING = "processing", "Processing (renting upstream)"
-        UNKNOWN = "unknown", "Rent outcome unknown (settling against the upstream)"
-        ACTIVE = "active", "Active"
-        EXPIRED = "expired", "Expired"
-        FINISHED = "finished", "Finished"
-        CANCELLED = "cancelled", "Cancelled (refunded)"
-        REVOKED = "revoked", "Revoked (unused share refunded)"
-        FAILED = "failed", "Not delivered (refunded)"
+        PROCESSING = "processing", _("Processing (renting upstream)")
+        UNKNOWN = "unknown", _("Rent outcome unknown (settling against the upstream)")
+        ACTIVE = "active", _("Active")
+        EXPIRED = "expired", _("Expired")
+        FINISHED = "finished", _("Finished")
+        CANCELLED = "cancelled", _("Cancelled (refunded)")
+        REVOKED = "revoked", _("Revoked (unused share refunded)")
+        FAILED = "failed", _("Not delivered (refunded)")
 
     FINAL_STATES = (State.EXPIRED, State.FINISHED, State.CANCELLED, State.REVOKED, State.FAILED)
     # Not final: the account must not be deleted, the sweeps look at them.

@@ -331,3 +331,18 @@ def test_a_sandbox_payment_of_nothing_is_refused(client, sandbox, status):
     assert response.status_code == 400
     assert (top_up.status, top_up.amount_credited) == ("pending", 0)
     assert LedgerEntry.objects.count() == 0
+
+
+@pytest.mark.parametrize("paid", ["19.999999", "19.995", "19.60"])
+def test_paid_in_full_credits_what_was_asked_whatever_the_converted_figure(
+    client, fake_cryptomus, top_up, paid
+):
+    # given: the processor says "paid" (in full, within its tolerance) with a figure that,
+    # converted to the invoice's currency, falls short of the 20.00 asked
+    response = pay(client, fake_cryptomus, top_up, "paid", paid)
+
+    top_up.refresh_from_db()
+    assert response.status_code == 200
+    assert (top_up.status, top_up.amount_credited) == ("paid", Decimal("20.00"))
+    assert top_up.wallet.balance == Decimal("20.00") == credited(top_up)
+    assert_books_balance()

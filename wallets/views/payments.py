@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -45,7 +46,7 @@ def _content_length(request: HttpRequest) -> int:
 @require_GET
 def sandbox_page(request: HttpRequest, ref: str) -> HttpResponse:
     invoice = _sandbox_invoice(ref)
-    actions = [("pay", "Pay"), ("pay_less", "Pay less"), ("expire", "Expire")]
+    actions = [("pay", _("Pay")), ("pay_less", _("Pay less")), ("expire", _("Expire"))]
     context = {"invoice": invoice, "actions": actions}
     return render(request, "dashboard/wallets/topup_sandbox.html", context)
 
@@ -66,7 +67,10 @@ def sandbox_action(request: HttpRequest, ref: str, action: str) -> HttpResponse:
             remote_addr=request.META.get("REMOTE_ADDR", ""),
         )
     except ApplicationError as error:
-        messages.error(request, f"The sandbox's callback was refused: {error.message}")
+        messages.error(
+            request,
+            _("The sandbox's callback was refused: %(reason)s") % {"reason": error.message},
+        )
         return redirect("payments-sandbox-page", ref=invoice.ref)
     if invoice.return_url:
         return redirect(invoice.return_url)

@@ -6,8 +6,10 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from smsbox.dashboard import error_message
 from smsbox.errors import ApplicationError, NotFound
 from smsbox.forms import StrictDecimalField
 from wallets.errors import UnknownCurrency
@@ -22,15 +24,16 @@ PAGE_SIZE = 50
 
 class TopUpForm(forms.Form):
     amount = StrictDecimalField(min_value=0, max_digits=12, decimal_places=2)
-    processor = forms.ChoiceField(label="Payment method")
-    pay_currency = forms.ChoiceField(label="Pay in")
+    processor = forms.ChoiceField(label=gettext_lazy("Payment method"))
+    pay_currency = forms.ChoiceField(label=gettext_lazy("Pay in"))
 
     def __init__(self, *args: object, methods: list, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["amount"].help_text = (
-            f"{settings.SMSBOX_TOPUP_MIN:.2f} to {settings.SMSBOX_TOPUP_MAX:.2f} "
-            f"{settings.SMSBOX_CURRENCY}"
-        )
+        self.fields["amount"].help_text = gettext_lazy("%(min)s to %(max)s %(currency)s") % {
+            "min": f"{settings.SMSBOX_TOPUP_MIN:.2f}",
+            "max": f"{settings.SMSBOX_TOPUP_MAX:.2f}",
+            "currency": settings.SMSBOX_CURRENCY,
+        }
         self.fields["processor"].choices = [(m.processor, m.label) for m in methods]
         self.fields["pay_currency"].choices = [
             (m.label, [(c, c) for c in m.currencies]) for m in methods
@@ -53,7 +56,7 @@ def topup_new(request: HttpRequest) -> HttpResponse:
             )
         except ApplicationError as error:
             field = "pay_currency" if isinstance(error, UnknownCurrency) else None
-            form.add_error(field, error.message)
+            form.add_error(field, error_message(error))
         else:
             return redirect(top_up.payment_url)
     context = {"form": form, "methods": methods, "currency": settings.SMSBOX_CURRENCY}
