@@ -213,3 +213,23 @@ def test_a_simulator_orphan_is_released_too(customer, telegram, usa):
 
     assert SimulatedNumber.objects.get(pk=bought.upstream_id).status == "cancelled"
     assert UpstreamOrphan.objects.get().cost == Decimal("0.50")
+
+
+def test_the_admin_lists_orphans_read_only_for_support(client, upstream, fake_sms_activate, usa):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    adapter_for(upstream).buy(service=Service.objects.get(code="tg"), country=usa)
+    upstream_audit(now=later(601))
+    orphan = UpstreamOrphan.objects.get()
+    support = UserFactory(is_staff=True)
+    support.groups.add(Group.objects.get(name="Support"))
+    client.force_login(support)
+
+    listed = client.get("/admin/rentals/upstreamorphan/")
+    page = client.get(f"/admin/rentals/upstreamorphan/{orphan.pk}/change/")
+
+    assert listed.status_code == 200 and orphan.upstream_id in listed.content.decode()
+    assert page.status_code == 200 and 'name="upstream_id"' not in page.content.decode()
+    assert client.get("/admin/rentals/upstreamorphan/add/").status_code == 403
