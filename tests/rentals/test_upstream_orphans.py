@@ -233,3 +233,17 @@ def test_the_admin_lists_orphans_read_only_for_support(client, upstream, fake_sm
     assert listed.status_code == 200 and orphan.upstream_id in listed.content.decode()
     assert page.status_code == 200 and 'name="upstream_id"' not in page.content.decode()
     assert client.get("/admin/rentals/upstreamorphan/add/").status_code == 403
+
+
+def test_an_orphan_another_run_is_releasing_is_left_to_it(upstream, fake_sms_activate, usa):
+    orphan = adapter_for(upstream).buy(service=Service.objects.get(code="tg"), country=usa)
+    upstream_audit()  # recorded
+    moment = later(601)
+    UpstreamOrphan.objects.update(last_attempt_at=moment)  # another run leased it just now
+
+    [audit] = upstream_audit(now=moment)
+
+    assert audit.released == 0
+    assert fake_sms_activate.open_orders() == {orphan.upstream_id}
+    assert not [r for r in fake_sms_activate.requests if r.params.get("action") == "setStatus"]
+    assert upstream_audit(now=later(700))[0].released == 1  # the lease ran out
