@@ -247,3 +247,19 @@ def test_an_orphan_another_run_is_releasing_is_left_to_it(upstream, fake_sms_act
     assert fake_sms_activate.open_orders() == {orphan.upstream_id}
     assert not [r for r in fake_sms_activate.requests if r.params.get("action") == "setStatus"]
     assert upstream_audit(now=later(700))[0].released == 1  # the lease ran out
+
+
+def test_the_periodic_job_releases_orphans_and_records_its_run(
+    upstream, fake_sms_activate, usa, settings
+):
+    from rentals import tasks
+    from smsbox.models import JobRun
+
+    settings.SMSBOX_ORPHAN_GRACE_SECONDS = 0
+    adapter_for(upstream).buy(service=Service.objects.get(code="tg"), country=usa)
+
+    assert tasks.upstream_audit() == 1
+
+    assert fake_sms_activate.open_orders() == set()
+    run = JobRun.objects.get(name="rentals.upstream_audit")
+    assert run.rows == 1
