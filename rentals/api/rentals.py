@@ -4,7 +4,12 @@ views over ``rentals.services`` and ``rental_selectors``."""
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -270,6 +275,11 @@ class RentalListApi(GenericAPIView):
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         responses={
             201: RentalSerializer,
+            202: OpenApiResponse(
+                RentalSerializer,
+                description="Charged, but the upstream has not answered yet: the rental is "
+                "processing. Poll it; it becomes active with its number or is refunded.",
+            ),
             **error_responses(
                 e400=[
                     "INVALID_INPUT",
@@ -307,7 +317,9 @@ class RentalListApi(GenericAPIView):
             operator="" if operator == "any" else operator,
             **body.duration(),
         )
-        return Response(rental_data(rental), status=201)
+        # An upstream answer not known yet: accepted, pollable.
+        pending = rental.state in (Rental.State.PROCESSING, Rental.State.UNKNOWN)
+        return Response(rental_data(rental), status=202 if pending else 201)
 
 
 class RentalDetailApi(GenericAPIView):

@@ -317,6 +317,8 @@ def buy_hosting(call: Call) -> HttpResponse:
         hours=_hosting_hours(call.path["product"]),
         operator=_operator(call.path["operator"]),
     )
+    if rental.state != RentalState.ACTIVE or not rental.phone:  # told no: abandoned
+        rental = rental_services.rental_abandon(rental=rental)
     if rental.state != RentalState.ACTIVE or not rental.phone:
         raise DialectError("no free phones")
     return _json(_rental_order(rental))

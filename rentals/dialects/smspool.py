@@ -384,6 +384,8 @@ def purchase_rental(call: Call) -> HttpResponse:
     rental = rental_services.rental_purchase(
         user=call.user, country=country, service=service, hours=days * 24
     )
+    if rental.state != Rental.State.ACTIVE or not rental.phone:  # told no: abandoned
+        rental = rental_services.rental_abandon(rental=rental)
     if rental.state != Rental.State.ACTIVE or not rental.phone:
         raise DialectError("No numbers are available right now.", code="NO_NUMBERS")
     return _json(_rental_data(rental))

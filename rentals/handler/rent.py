@@ -102,6 +102,8 @@ def get_rent_number(call: Call):
         )
     except MaxHoursExceed as exc:
         raise _max_hours(exc) from exc
+    if rental.state != State.ACTIVE or not rental.phone:  # not known yet: told no, abandoned
+        rental = rental_services.rental_abandon(rental=rental)
     if rental.state != State.ACTIVE or not rental.phone:
         raise HandlerError("NO_NUMBERS")
     return json_response({"status": "success", "phone": _phone(rental)})

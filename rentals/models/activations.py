@@ -5,6 +5,7 @@ The life of an activation (DESIGN.md "An activation's life")::
     processing ─bought─▶ waiting ─SMS─▶ received ─finish─▶ completed
         │  └─no number anywhere → failed (refunded)   │      └─another code → resend ─SMS─▶ received
         └─outcome unknown → unknown ─reconciled─▶ waiting | failed (refunded)
+                               └─told "no number" (abandoned) ─reconciled─▶ failed (refunded)
     waiting ─cancel / finish without code─▶ cancelled (refunded) · ─expiry─▶ expired (refunded)
     received / resend ─expiry─▶ completed
 

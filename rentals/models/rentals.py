@@ -162,6 +162,11 @@ class Rental(models.Model):
     polled_at = models.DateTimeField(
         null=True, blank=True, help_text="When a polling worker last claimed the rental."
     )
+    abandoned = models.BooleanField(
+        default=False,
+        help_text="The customer was told there was no number (the protocol has no pending "
+        "answer): the settle job gives back what the upstream rented and refunds.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

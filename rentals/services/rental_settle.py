@@ -17,6 +17,10 @@ is settled against the provider it was rented at:
   over the price is refunded anyway, with a memo for the operator: a customer never pays for a
   number they never got, even if it means we may pay the upstream for one.
 
+A rental whose customer was told "no number" (``abandoned``: the handler's ``getRentNumber``
+and the dialects have no pending answer) is never delivered: what the provider rented for it is
+given back and the price refunded at once, even when the provider cannot be asked.
+
 Every sweep here claims its rows with ``SELECT … FOR UPDATE SKIP LOCKED``, so two workers share
 the work instead of waiting for each other, and works in batches of ``limit``.
 """
@@ -44,6 +48,7 @@ State = Rental.State
 RenewalState = RentalRenewal.State
 CLOCK_SKEW = timedelta(seconds=60)
 OnFailure = Callable[[object, BaseException], None]
+_ABANDONED = "Abandoned by the client (told no number): given back upstream, refunded"
 
 
 def purchase_fail(rental: Rental, *, reason: str, skip_locked: bool = False) -> bool:
@@ -120,6 +125,18 @@ def _period_fail_stale(renewal_id: int) -> bool:
 
 
 # --- unknown outcome --------------------------------------------------------------------------
+def rental_abandon(*, rental: Rental) -> Rental:
+    """A rent of unknown outcome whose customer was told "no number": marked ``abandoned``, so
+    the settle job refunds it and gives back what was rented instead of delivering it. Settled
+    meanwhile: returned as it is (the caller may still answer with the number)."""
+    with transaction.atomic():
+        locked = Rental.objects.select_for_update().get(pk=rental.pk)
+        if locked.state in (State.PROCESSING, State.UNKNOWN) and not locked.abandoned:
+            locked.abandoned = True
+            locked.save(update_fields=["abandoned"])
+    return locked
+
+
 def rental_settle_unknown(*, rental_id: int, now: datetime | None = None) -> bool:
     """Settle one rental of unknown outcome as the module docstring says; False when it stays
     unknown for now (or is no longer unknown)."""
@@ -137,11 +154,18 @@ def rental_settle_unknown(*, rental_id: int, now: datetime | None = None) -> boo
         rents = adapter_for(rental.provider).active_rents()
     except UpstreamError as exc:
         logger.info("rental %s: the upstream cannot say (%s)", rental.pk, exc.message)
+        if rental.abandoned:  # told no: refunded now; the upstream audit takes what was rented
+            return purchase_fail(rental, reason=_ABANDONED, skip_locked=True)
         if now - rental.created_at < cancel_window():
             return False
         reason = f"Rent outcome unknown and the upstream could not be asked ({exc.code}); refunded"
         return purchase_fail(rental, reason=reason, skip_locked=True)
     found = _unclaimed_rent(rental, rents)
+    if rental.abandoned:
+        settled = purchase_fail(rental, reason=_ABANDONED, skip_locked=True)
+        if settled and found is not None:
+            _give_back(rental.provider_id, found.upstream_id)
+        return settled
     if found is None:
         return purchase_fail(
             rental, reason="Rent outcome settled: not rented upstream", skip_locked=True

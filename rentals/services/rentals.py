@@ -86,6 +86,7 @@ from rentals.services.rental_money import period_fail as _period_fail
 from rentals.services.rental_money import rental_charge_key, rental_reference
 from rentals.services.rental_settle import (  # noqa: F401
     purchase_fail,
+    rental_abandon,
     rental_settle_unknown,
     rentals_settle_stale,
 )

@@ -28,6 +28,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from providers.adapters import Adapter, Unsupported, UpstreamError, adapter_for
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 Kind = UpstreamOrphan.Kind
 # Holders that do not count: the customer was refunded, the order is nobody's.
 _REFUNDED_RENTALS = (Rental.State.CANCELLED, Rental.State.FAILED, Rental.State.REVOKED)
+# An orphan a run is releasing is left alone by the others this long (longer than a call).
+RELEASE_LEASE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,8 @@ def _release(adapter: Adapter, row: UpstreamOrphan, now: datetime) -> int:
     if row.upstream_id in _held(row.provider, row.kind, [row.upstream_id]):
         row.delete()  # adopted meanwhile (reconciliation): not an orphan after all
         return 0
+    if not _claim(row, now):
+        return 0  # another run is releasing it
     error = ""
     try:
         _RELEASE[row.kind](adapter, row.upstream_id)
@@ -224,6 +229,14 @@ def _release(adapter: Adapter, row: UpstreamOrphan, now: datetime) -> int:
         return 0
     logger.info("upstream audit: released %s (cost %s)", row, row.cost)
     return 1
+
+
+def _claim(row: UpstreamOrphan, now: datetime) -> bool:
+    """Lease the row to this run (a conditional UPDATE of ``last_attempt_at``), so overlapping
+    runs never cancel one order twice at once."""
+    free = Q(last_attempt_at=None) | Q(last_attempt_at__lte=now - RELEASE_LEASE)
+    claimed = UpstreamOrphan.objects.filter(free, pk=row.pk, released_at=None)
+    return claimed.update(last_attempt_at=now) == 1
 
 
 def _release_rent(adapter: Adapter, upstream_id: str) -> None:

@@ -45,3 +45,19 @@ def test_a_purchase_bought_at_once_is_still_201(client, customer, fake_sms_activ
     response = client.post("/api/v1/activations/", {"service": "tg", "country": "US"}, "json")
     assert response.status_code == 201, response.content
     assert response.json()["status"] == 1
+
+
+def test_a_rental_of_unknown_outcome_is_accepted_as_processing(
+    client, customer, stalling, fake_sms_activate
+):
+    from rentals.models import Rental
+    from tests.rentals.rental_support import usa_plans
+
+    usa_plans()
+    fund(customer)
+    response = client.post(
+        "/api/v1/rentals/", {"country": "US", "service": "tg", "hours": 4}, "json"
+    )
+    assert response.status_code == 202, response.content
+    rental = Rental.objects.get(pk=response.json()["id"])
+    assert rental.state == Rental.State.UNKNOWN and rental.abandoned is False

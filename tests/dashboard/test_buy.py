@@ -143,3 +143,21 @@ def test_rent_again_of_another_customers_rental_is_a_404(client, other, customer
     client.force_login(other)
     assert client.post(f"/history/rentals/{rental.pk}/again/").status_code == 404
     assert Decimal(0) < rental.price
+
+
+def test_a_buy_whose_upstream_has_not_answered_says_processing(client_in, customer, simulator):
+    # given: the upstream sells, then its answer times out
+    simulator.settings = {**simulator.settings, "fail_timeout": 1.0}
+    simulator.save()
+    # when
+    response = client_in.post(
+        "/buy/",
+        {"service": "tg", "country": "187", "operator": "", "idempotency_key": "k1"},
+        follow=True,
+    )
+    # then: not "bought", not refused: processing, listed under My Numbers
+    shown = " ".join(messages_of(response))
+    assert "is processing" in shown and "bought" not in shown
+    page = client_in.get("/numbers/").content.decode()
+    assert "Processing (upstream answer pending)" in page
+    assert Activation.objects.get(user=customer).state == Activation.State.UNKNOWN

@@ -73,3 +73,30 @@ def fund_amount():
     from decimal import Decimal
 
     return Decimal("10.00")
+
+
+def test_a_rent_told_no_numbers_is_refunded_and_given_back_upstream(
+    handler, customer, stalling, fake_sms_activate
+):
+    from rentals.models import Rental
+    from rentals.services.rentals import rentals_settle_stale
+    from tests.rentals.rental_support import usa_plans
+
+    usa_plans()
+    fund(customer, "10.00")
+    # when: the upstream rented, but answered after the timeout
+    body = handler.json("getRentNumber", service="tg", time="4", country="187")
+    # then: told no; the rental is abandoned, charged for now
+    assert body == {"status": "error", "message": "NO_NUMBERS"}
+    rental = Rental.objects.get()
+    assert (rental.state, rental.abandoned) == (Rental.State.UNKNOWN, True)
+    [sold] = fake_sms_activate.open_orders()
+    fake_sms_activate.after_sale = ""
+    # when: the settle job runs (the rent's period is far from over)
+    assert rentals_settle_stale(now=later(31)) == 1
+    # then: never delivered; refunded, and the rent given back upstream
+    rental.refresh_from_db()
+    assert (rental.state, rental.phone) == (Rental.State.FAILED, "")
+    assert wallet_for_user(user=customer).balance == fund_amount()
+    assert fake_sms_activate.open_orders() == set() and sold.startswith("rent:")
+    assert_money_settled()

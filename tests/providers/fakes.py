@@ -303,11 +303,15 @@ class FakeSmsActivate(FakeServer):
     def _getRentNumber(self, p: dict[str, str]) -> Answer:
         self.next_id += 1
         self.rents[self.next_id] = {"status": "active", "sms": [], "number": "79959707564"}
+        self.sold.set()
+        return self._sold(self._rented(self.next_id))
+
+    def _rented(self, rent_id: int) -> Answer:
         return as_json(
             {
                 "status": "success",
                 "phone": {
-                    "id": self.next_id,
+                    "id": rent_id,
                     "endDate": "2030-01-31T12:01:52",
                     "number": "79959707564",
                 },

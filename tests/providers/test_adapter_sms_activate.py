@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -492,7 +492,6 @@ def test_active_activations(provider, fake_sms_activate, tg, usa):
     adapter = adapter_for(provider)
     assert adapter.active_activations() == []
 
-    before = datetime.now(UTC).replace(microsecond=0)
     bought = adapter.buy(service=tg, country=usa)
     [active] = adapter.active_activations()
 
@@ -502,7 +501,9 @@ def test_active_activations(provider, fake_sms_activate, tg, usa):
         "tg",
         187,
     )
-    assert before <= active.started_at <= datetime.now(UTC)  # the fake's time of sale, in UTC
+    # the fake reports the time of the sale (whole seconds, UTC) and its cost
+    assert abs(active.started_at - datetime.now(UTC)) < timedelta(seconds=5)
+    assert active.cost == Decimal("12.50")
     fake_sms_activate.respond_next(as_json({"status": "success", "activeActivations": [{"x": 1}]}))
     with pytest.raises(Transient):
         adapter.active_activations()

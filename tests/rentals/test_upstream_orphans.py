@@ -213,3 +213,53 @@ def test_a_simulator_orphan_is_released_too(customer, telegram, usa):
 
     assert SimulatedNumber.objects.get(pk=bought.upstream_id).status == "cancelled"
     assert UpstreamOrphan.objects.get().cost == Decimal("0.50")
+
+
+def test_the_admin_lists_orphans_read_only_for_support(client, upstream, fake_sms_activate, usa):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    adapter_for(upstream).buy(service=Service.objects.get(code="tg"), country=usa)
+    upstream_audit(now=later(601))
+    orphan = UpstreamOrphan.objects.get()
+    support = UserFactory(is_staff=True)
+    support.groups.add(Group.objects.get(name="Support"))
+    client.force_login(support)
+
+    listed = client.get("/admin/rentals/upstreamorphan/")
+    page = client.get(f"/admin/rentals/upstreamorphan/{orphan.pk}/change/")
+
+    assert listed.status_code == 200 and orphan.upstream_id in listed.content.decode()
+    assert page.status_code == 200 and 'name="upstream_id"' not in page.content.decode()
+    assert client.get("/admin/rentals/upstreamorphan/add/").status_code == 403
+
+
+def test_an_orphan_another_run_is_releasing_is_left_to_it(upstream, fake_sms_activate, usa):
+    orphan = adapter_for(upstream).buy(service=Service.objects.get(code="tg"), country=usa)
+    upstream_audit()  # recorded
+    moment = later(601)
+    UpstreamOrphan.objects.update(last_attempt_at=moment)  # another run leased it just now
+
+    [audit] = upstream_audit(now=moment)
+
+    assert audit.released == 0
+    assert fake_sms_activate.open_orders() == {orphan.upstream_id}
+    assert not [r for r in fake_sms_activate.requests if r.params.get("action") == "setStatus"]
+    assert upstream_audit(now=later(700))[0].released == 1  # the lease ran out
+
+
+def test_the_periodic_job_releases_orphans_and_records_its_run(
+    upstream, fake_sms_activate, usa, settings
+):
+    from rentals import tasks
+    from smsbox.models import JobRun
+
+    settings.SMSBOX_ORPHAN_GRACE_SECONDS = 0
+    adapter_for(upstream).buy(service=Service.objects.get(code="tg"), country=usa)
+
+    assert tasks.upstream_audit() == 1
+
+    assert fake_sms_activate.open_orders() == set()
+    run = JobRun.objects.get(name="rentals.upstream_audit")
+    assert run.rows == 1
