@@ -3,11 +3,13 @@
 Every figure is one grouped query (``GROUP BY`` period, dimension) over activations:
 
 * orders: activations that got a number; revenue: what was charged for those not refunded;
-  upstream cost: what those cost upstream; margin: revenue - cost;
+  upstream cost: what those cost upstream; margin: revenue - cost (an activation still without
+  a number is neither: it becomes an order or is refunded);
 * refunds: activations refunded (cancelled, expired, not delivered) — count and amount;
 * success rate: orders with an SMS ÷ orders; time to code: average of first SMS - number.
 
-Customers (active, new, top) and the providers' balance runway (upstream balance ÷ the last
+Deposits (top-ups credited, per processor), customers (active, new, top) and the providers'
+balance runway (upstream balance ÷ the last
 7 days' upstream spend per day) complete the page. Each table is exportable as CSV.
 """
 
@@ -28,6 +30,7 @@ from providers.selectors import provider_balance
 from rentals.models import Activation
 from smsbox.models import User
 from smsbox.money import ZERO, money_field_kwargs, to_cents
+from wallets.models import TopUp
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 DIMENSIONS = {
@@ -53,7 +56,8 @@ def _money(expression) -> Coalesce:
 
 
 def _kept() -> Q:
-    return ~Q(state__in=Activation.REFUNDED_STATES)
+    """Orders (a number was given) whose charge was not given back."""
+    return Q(number_at__isnull=False) & ~Q(state__in=Activation.REFUNDED_STATES)
 
 
 def activity_rows(query: ReportQuery) -> list[dict[str, Any]]:
@@ -68,7 +72,7 @@ def activity_rows(query: ReportQuery) -> list[dict[str, Any]]:
             orders=Count("id", filter=Q(number_at__isnull=False)),
             with_sms=Count("id", filter=Q(number_at__isnull=False, sms_received_at__isnull=False)),
             revenue=_money(Sum("price", filter=_kept())),
-            cost=_money(Sum("cost", filter=_kept() & Q(number_at__isnull=False))),
+            cost=_money(Sum("cost", filter=_kept())),
             refunds=Count("id", filter=Q(state__in=Activation.REFUNDED_STATES)),
             refunded=_money(Sum("price", filter=Q(state__in=Activation.REFUNDED_STATES))),
             time_to_code=Avg(F("sms_received_at") - F("number_at")),
@@ -93,6 +97,28 @@ def _activity(row: dict[str, Any], dimension: str) -> dict[str, Any]:
         "success_rate": round(row["with_sms"] / orders, 3) if orders else None,
         "time_to_code_s": round(ttc.total_seconds()) if ttc is not None else None,
     }
+
+
+def deposit_rows(query: ReportQuery) -> list[dict[str, Any]]:
+    """Top-ups credited per period and processor: how many and how much."""
+    rows = (
+        TopUp.objects.filter(
+            created_at__gte=query.start, created_at__lt=query.end, amount_credited__gt=0
+        )
+        .annotate(bucket=PERIODS[query.period]("created_at"))
+        .values("bucket", "processor__name")
+        .annotate(top_ups=Count("id"), credited=_money(Sum("amount_credited")))
+        .order_by("bucket", "processor__name")
+    )
+    return [
+        {
+            "period": row["bucket"].date().isoformat(),
+            "processor": row["processor__name"],
+            "top_ups": row["top_ups"],
+            "credited": to_cents(row["credited"]),
+        }
+        for row in rows
+    ]
 
 
 def customer_rows(query: ReportQuery) -> list[dict[str, Any]]:
@@ -140,7 +166,7 @@ def runway_rows(*, now: datetime | None = None) -> list[dict[str, Any]]:
     """Each enabled provider's cached balance ÷ its upstream spend per day over 7 days."""
     since = (now or timezone.now()) - timedelta(days=RUNWAY_DAYS)
     spend = dict(
-        Activation.objects.filter(created_at__gte=since, number_at__isnull=False)
+        Activation.objects.filter(created_at__gte=since)
         .filter(_kept())
         .values("provider_id")
         .annotate(total=_money(Sum("cost")))
@@ -169,6 +195,7 @@ def _runway_hours(balance: Decimal | None, per_day: Decimal) -> int | None:
 
 TABLES = {
     "activity": activity_rows,
+    "deposits": deposit_rows,
     "customers": customer_rows,
     "top": top_customer_rows,
     "runway": lambda query: runway_rows(),
