@@ -6,7 +6,8 @@
   if (!source || !canvas || typeof Chart === "undefined") return;
   const data = JSON.parse(source.textContent);
   const line = (label, values, color) => ({
-    label, data: values.map(Number), borderColor: color, backgroundColor: color, tension: 0.2,
+    label, data: values.map(Number), borderColor: color, backgroundColor: color,
+    cubicInterpolationMode: "monotone",  // no curve above or below the figures
   });
   new Chart(canvas, {
     type: "line",
