@@ -4,6 +4,7 @@ from rentals.models.activations import Activation, NumberBan, SpendPolicy
 from rentals.models.favourites import Favourite
 from rentals.models.messages import SmsMessage
 from rentals.models.rentals import Rental, RentalPlan, RentalRenewal
+from rentals.models.reports import ReportDay
 from rentals.models.webhooks import WebhookDelivery, WebhookSecret
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "Rental",
     "RentalPlan",
     "RentalRenewal",
+    "ReportDay",
     "SmsMessage",
     "SpendPolicy",
     "WebhookDelivery",

@@ -182,9 +182,7 @@ def test_deletion_of_a_customer_with_orders_anonymises(client, operator_of, cust
     assert OperatorAction.objects.get(action="customer.delete").customer == customer
 
 
-def test_a_block_stops_the_api_the_handler_and_the_dashboard_at_once(
-    client, operator_of, customer
-):
+def test_a_block_stops_the_api_the_handler_and_the_dashboard_at_once(client, operator_of, customer):
     from django.test import Client
 
     key = ApiKeyFactory(user=customer)

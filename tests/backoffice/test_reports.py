@@ -4,7 +4,7 @@ and the CSV of every table."""
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -309,3 +309,49 @@ def test_unreadable_parameters_fall_back_to_the_defaults(finance, history):
         reverse("backoffice:reports"), {"start": "x", "end": "2026-13-45", "period": "' OR 1=1"}
     )
     assert response.status_code == 200
+
+
+# --- the daily roll-up ------------------------------------------------------------------------
+@pytest.mark.parametrize("period", ["day", "week", "month"])
+@pytest.mark.parametrize("dimension", ["none", "provider", "service", "country"])
+def test_the_roll_up_answers_what_the_orders_answer(history, period, dimension):
+    from rentals.backoffice.rollup import report_days_refresh
+    from rentals.models import ReportDay
+
+    live = activity_rows(query(period, dimension))
+    assert report_days_refresh(today=date(2026, 11, 10)) > 0
+    assert ReportDay.objects.filter(day=date(2026, 11, 2), dimension="none").get().orders == 5
+    assert activity_rows(query(period, dimension)) == live
+
+
+def test_the_roll_up_and_the_live_tail_add_up(history):
+    from rentals.backoffice.rollup import report_days_refresh
+
+    live = activity_rows(query("month"))
+    assert report_days_refresh(today=date(2026, 11, 3)) > 0  # day 1 rolled up, day 2 live
+    assert activity_rows(query("month")) == live
+
+
+def test_a_change_within_the_last_days_is_rolled_up_again(history):
+    from rentals.backoffice.rollup import report_days_refresh
+    from rentals.models import Activation, ReportDay
+
+    report_days_refresh(today=date(2026, 11, 4))
+    Activation.objects.filter(created_at=DAY_2, state="completed").update(state="expired")
+    assert report_days_refresh(today=date(2026, 11, 5)) > 0
+    day_2 = activity_rows(query())[1]
+    assert (day_2["revenue"], day_2["refunds"], day_2["refunded"]) == (
+        Decimal("0.00"),
+        1,
+        Decimal("1.00"),
+    )
+    # run again: the same rows, not twice as many
+    count = ReportDay.objects.count()
+    report_days_refresh(today=date(2026, 11, 5))
+    assert ReportDay.objects.count() == count
+
+
+def test_nothing_to_roll_up_without_orders():
+    from rentals.backoffice.rollup import report_days_run
+
+    assert report_days_run() == 0
