@@ -11,6 +11,8 @@
   });
   new Chart(canvas, {
     type: "line",
+    // The container sets the height: a phone-wide chart stays readable.
+    options: { maintainAspectRatio: false },
     data: {
       labels: data.labels,
       datasets: [
