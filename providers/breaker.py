@@ -23,6 +23,10 @@ def _opened_key(provider_id: int) -> str:
     return f"providers:breaker:{provider_id}:opened_at"
 
 
+def _since_key(provider_id: int) -> str:
+    return f"providers:breaker:{provider_id}:open_since"
+
+
 def _trial_key(provider_id: int) -> str:
     return f"providers:breaker:{provider_id}:trial"
 
@@ -44,9 +48,12 @@ def breaker_state(provider_id: int) -> str:
     return HALF_OPEN
 
 
-def breaker_opened_at(provider_id: int) -> float | None:
-    """When the breaker last opened (a Unix time), None while it is closed."""
-    return cache.get(_opened_key(provider_id))
+def breaker_open_since(provider_id: int) -> float | None:
+    """When the breaker first opened since the provider's last success (a Unix time), None
+    while it is closed: a failed half-open trial opens it again without starting over."""
+    if cache.get(_opened_key(provider_id)) is None:
+        return None
+    return cache.get(_since_key(provider_id)) or cache.get(_opened_key(provider_id))
 
 
 def breaker_allows(provider_id: int) -> bool:
@@ -61,7 +68,12 @@ def breaker_allows(provider_id: int) -> bool:
 
 def breaker_record_success(provider_id: int) -> None:
     cache.delete_many(
-        [_failures_key(provider_id), _opened_key(provider_id), _trial_key(provider_id)]
+        [
+            _failures_key(provider_id),
+            _opened_key(provider_id),
+            _since_key(provider_id),
+            _trial_key(provider_id),
+        ]
     )
 
 
@@ -74,5 +86,7 @@ def breaker_record_failure(provider_id: int) -> None:
         cache.set(key, 1, timeout=_KEEP)
         failures = 1
     if failures >= threshold() or breaker_state(provider_id) == HALF_OPEN:
-        cache.set(_opened_key(provider_id), timezone.now().timestamp(), timeout=_KEEP)
+        now = timezone.now().timestamp()
+        cache.set(_opened_key(provider_id), now, timeout=_KEEP)
+        cache.add(_since_key(provider_id), now, timeout=_KEEP)
         cache.delete(_trial_key(provider_id))

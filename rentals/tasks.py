@@ -154,6 +154,14 @@ def backoffice_alerts() -> int:
     return alerts.alerts_run()
 
 
+@shared_task(name="rentals.tasks.backoffice_report_days")
+def backoffice_report_days() -> int:
+    """The reports' daily roll-up: the days that can still change, and any never rolled up."""
+    from rentals.backoffice.rollup import report_days_run
+
+    return report_days_run()
+
+
 @shared_task(name="rentals.tasks.backoffice_abuse")
 def backoffice_abuse() -> int:
     """The abuse rule (off unless SMSBOX_ABUSE_SUCCESS_RATE is set)."""

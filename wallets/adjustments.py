@@ -21,6 +21,7 @@ from django.utils import timezone
 from smsbox.audit import audit_record, operator_require
 from smsbox.errors import PermissionDenied
 from smsbox.models import User
+from smsbox.money import format_money, to_cents
 from wallets.errors import AdjustmentAlreadyDecided, InvalidAmount, SelfApprovalRefused
 from wallets.models import AdjustmentRequest, LedgerEntry, Wallet
 from wallets.services import wallet_adjust
@@ -161,6 +162,10 @@ def _audit_entry(
 def adjust_outcome_text(outcome: AdjustOutcome) -> str:
     """What an operator is told after an adjustment."""
     if outcome.entry is not None:
-        return f"{outcome.entry.amount:+} → balance {outcome.entry.balance_after}"
+        return (
+            f"{to_cents(outcome.entry.amount):+.2f} → balance "
+            f"{format_money(outcome.entry.balance_after)}"
+        )
     request = outcome.request
-    return f"{request.amount:+} waits for a second operator's approval (request {request.pk})"
+    amount = to_cents(request.amount)
+    return f"{amount:+.2f} waits for a second operator's approval (request {request.pk})"

@@ -60,7 +60,7 @@ def order_refund(*, actor: User, order: Activation | Rental, reason: str) -> Dec
             action="order.refund",
             target=locked,
             before={"state": order.state},
-            after={"state": locked.state, "refunded": refunded},
+            after={"state": locked.state, "refunded": format_money(refunded)},
             reason=reason,
             customer=locked.user,
         )

@@ -6,7 +6,8 @@ the next time it starts is a new episode. Conditions, per enabled provider:
 
 * ``runway``: the upstream balance lasts less than ``SMSBOX_ALERT_RUNWAY_HOURS`` at the last
   7 days' spend;
-* ``breaker``: its circuit breaker has been open longer than ``SMSBOX_ALERT_BREAKER_MINUTES``;
+* ``breaker``: its circuit breaker has been open (or half-open, its trials failing) longer
+  than ``SMSBOX_ALERT_BREAKER_MINUTES`` since the provider's last success;
 * ``success``: of its last 50 orders, the share that got an SMS is under
   ``SMSBOX_ALERT_SUCCESS_RATE``.
 """
@@ -51,8 +52,8 @@ def _runway(provider: Provider, hours: dict[str, int | None]) -> Condition | Non
 
 
 def _breaker(provider: Provider) -> Condition | None:
-    opened = breaker.breaker_opened_at(provider.pk)
-    if opened is None or breaker.breaker_state(provider.pk) == breaker.CLOSED:
+    opened = breaker.breaker_open_since(provider.pk)
+    if opened is None:
         return None
     minutes = (time.time() - opened) / 60
     if minutes <= settings.SMSBOX_ALERT_BREAKER_MINUTES:

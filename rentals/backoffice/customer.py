@@ -76,7 +76,7 @@ def _latest_orders(user: User) -> dict[str, Any]:
         "rentals": Rental.objects.filter(user=user)
         .select_related("service", "country", "provider")
         .order_by("-created_at")[:LATEST],
-        "refundable_activation_states": Activation.REFUNDED_STATES,
+        "refundable_activation_states": Activation.REFUNDED_STATES,  # refunded already
     }
 
 

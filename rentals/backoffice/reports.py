@@ -3,11 +3,13 @@
 Every figure is one grouped query (``GROUP BY`` period, dimension) over activations:
 
 * orders: activations that got a number; revenue: what was charged for those not refunded;
-  upstream cost: what those cost upstream; margin: revenue - cost;
+  upstream cost: what those cost upstream; margin: revenue - cost (an activation still without
+  a number is neither: it becomes an order or is refunded);
 * refunds: activations refunded (cancelled, expired, not delivered) — count and amount;
 * success rate: orders with an SMS ÷ orders; time to code: average of first SMS - number.
 
-Customers (active, new, top) and the providers' balance runway (upstream balance ÷ the last
+Deposits (top-ups credited, per processor), customers (active, new, top) and the providers'
+balance runway (upstream balance ÷ the last
 7 days' upstream spend per day) complete the page. Each table is exportable as CSV.
 """
 
@@ -18,16 +20,18 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Avg, Count, DecimalField, F, Q, Sum, Value
+from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
 from providers.models import Provider
 from providers.selectors import provider_balance
+from rentals.backoffice.rollup import rolled_sums, rollup_covers
 from rentals.models import Activation
 from smsbox.models import User
 from smsbox.money import ZERO, money_field_kwargs, to_cents
+from wallets.models import TopUp
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 DIMENSIONS = {
@@ -53,46 +57,96 @@ def _money(expression) -> Coalesce:
 
 
 def _kept() -> Q:
-    return ~Q(state__in=Activation.REFUNDED_STATES)
+    """Orders (a number was given) whose charge was not given back."""
+    return Q(number_at__isnull=False) & ~Q(state__in=Activation.REFUNDED_STATES)
 
 
-def activity_rows(query: ReportQuery) -> list[dict[str, Any]]:
-    """Revenue, cost, margin, refunds, success rate and time to code per period (and
-    dimension)."""
-    group = ["bucket", *([DIMENSIONS[query.dimension]] if DIMENSIONS[query.dimension] else [])]
-    rows = (
-        Activation.objects.filter(created_at__gte=query.start, created_at__lt=query.end)
-        .annotate(bucket=PERIODS[query.period]("created_at"))
-        .values(*group)
+SUMS = ("orders", "with_sms", "revenue", "cost", "refunds", "refunded", "code_seconds")
+MONEY_SUMS = ("revenue", "cost", "refunded")
+
+
+def activity_sums(start: datetime, end: datetime, *, bucket, group: str | None):
+    """The activity figures of the orders created in [start, end), grouped by ``bucket`` (an
+    expression over ``created_at``) and the ``group`` field: one aggregate query."""
+    fields = ["bucket", *([group] if group else [])]
+    return (
+        Activation.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(bucket=bucket)
+        .values(*fields)
         .annotate(
             orders=Count("id", filter=Q(number_at__isnull=False)),
             with_sms=Count("id", filter=Q(number_at__isnull=False, sms_received_at__isnull=False)),
             revenue=_money(Sum("price", filter=_kept())),
-            cost=_money(Sum("cost", filter=_kept() & Q(number_at__isnull=False))),
+            cost=_money(Sum("cost", filter=_kept())),
             refunds=Count("id", filter=Q(state__in=Activation.REFUNDED_STATES)),
             refunded=_money(Sum("price", filter=Q(state__in=Activation.REFUNDED_STATES))),
-            time_to_code=Avg(F("sms_received_at") - F("number_at")),
+            code_time=Sum(F("sms_received_at") - F("number_at")),
         )
-        .order_by(*group)
+        .order_by(*fields)
     )
-    return [_activity(row, query.dimension) for row in rows]
 
 
-def _activity(row: dict[str, Any], dimension: str) -> dict[str, Any]:
-    orders = row["orders"]
-    ttc = row["time_to_code"]
+def activity_rows(query: ReportQuery) -> list[dict[str, Any]]:
+    """Revenue, cost, margin, refunds, success rate and time to code per period (and
+    dimension): from the daily roll-up for the days it covers, from the orders after."""
+    field = DIMENSIONS[query.dimension]
+    live_from = rollup_covers(query.start, query.end)
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    if live_from > query.start:
+        for row in rolled_sums(query, until=live_from):
+            _add(table, (row["bucket"].isoformat(), row["group"]), row)
+    if live_from < query.end:
+        bucket = PERIODS[query.period]("created_at")
+        for row in activity_sums(live_from, query.end, bucket=bucket, group=field):
+            key = (row["bucket"].date().isoformat(), (row.get(field) or "") if field else "")
+            code = row["code_time"]
+            _add(table, key, {**row, "code_seconds": code.total_seconds() if code else 0.0})
+    return [_activity(key, table[key]) for key in sorted(table)]
+
+
+def _add(table: dict, key: tuple[str, str], row: dict[str, Any]) -> None:
+    sums = table.setdefault(key, {**dict.fromkeys(SUMS, 0), **dict.fromkeys(MONEY_SUMS, ZERO)})
+    for name in SUMS:
+        if row[name] is not None:
+            sums[name] += row[name]
+
+
+def _activity(key: tuple[str, str], row: dict[str, Any]) -> dict[str, Any]:
+    orders, with_sms = row["orders"], row["with_sms"]
     return {
-        "period": row["bucket"].date().isoformat(),
-        "group": row.get(DIMENSIONS[dimension], "") if DIMENSIONS[dimension] else "",
+        "period": key[0],
+        "group": key[1],
         "orders": orders,
         "revenue": to_cents(row["revenue"]),
         "cost": to_cents(row["cost"]),
         "margin": to_cents(row["revenue"] - row["cost"]),
         "refunds": row["refunds"],
         "refunded": to_cents(row["refunded"]),
-        "success_rate": round(row["with_sms"] / orders, 3) if orders else None,
-        "time_to_code_s": round(ttc.total_seconds()) if ttc is not None else None,
+        "success_rate": round(with_sms / orders, 3) if orders else None,
+        "time_to_code_s": round(row["code_seconds"] / with_sms) if with_sms else None,
     }
+
+
+def deposit_rows(query: ReportQuery) -> list[dict[str, Any]]:
+    """Top-ups credited per period and processor: how many and how much."""
+    rows = (
+        TopUp.objects.filter(
+            created_at__gte=query.start, created_at__lt=query.end, amount_credited__gt=0
+        )
+        .annotate(bucket=PERIODS[query.period]("created_at"))
+        .values("bucket", "processor__name")
+        .annotate(top_ups=Count("id"), credited=_money(Sum("amount_credited")))
+        .order_by("bucket", "processor__name")
+    )
+    return [
+        {
+            "period": row["bucket"].date().isoformat(),
+            "processor": row["processor__name"],
+            "top_ups": row["top_ups"],
+            "credited": to_cents(row["credited"]),
+        }
+        for row in rows
+    ]
 
 
 def customer_rows(query: ReportQuery) -> list[dict[str, Any]]:
@@ -123,15 +177,24 @@ def customer_rows(query: ReportQuery) -> list[dict[str, Any]]:
 
 
 def top_customer_rows(query: ReportQuery) -> list[dict[str, Any]]:
-    rows = (
+    # Grouped by the user's id alone: the e-mails of the few at the top are read afterwards
+    # rather than joined to every order of the range.
+    rows = list(
         Activation.objects.filter(created_at__gte=query.start, created_at__lt=query.end)
         .filter(_kept())
-        .values("user_id", "user__email")
+        .values("user_id")
         .annotate(orders=Count("id"), revenue=_money(Sum("price")))
         .order_by("-revenue", "user_id")[:TOP]
     )
+    emails = dict(
+        User.objects.filter(pk__in=[r["user_id"] for r in rows]).values_list("pk", "email")
+    )
     return [
-        {"customer": r["user__email"], "orders": r["orders"], "revenue": to_cents(r["revenue"])}
+        {
+            "customer": emails.get(r["user_id"], ""),
+            "orders": r["orders"],
+            "revenue": to_cents(r["revenue"]),
+        }
         for r in rows
     ]
 
@@ -140,7 +203,7 @@ def runway_rows(*, now: datetime | None = None) -> list[dict[str, Any]]:
     """Each enabled provider's cached balance ÷ its upstream spend per day over 7 days."""
     since = (now or timezone.now()) - timedelta(days=RUNWAY_DAYS)
     spend = dict(
-        Activation.objects.filter(created_at__gte=since, number_at__isnull=False)
+        Activation.objects.filter(created_at__gte=since)
         .filter(_kept())
         .values("provider_id")
         .annotate(total=_money(Sum("cost")))
@@ -169,6 +232,7 @@ def _runway_hours(balance: Decimal | None, per_day: Decimal) -> int | None:
 
 TABLES = {
     "activity": activity_rows,
+    "deposits": deposit_rows,
     "customers": customer_rows,
     "top": top_customer_rows,
     "runway": lambda query: runway_rows(),

@@ -5,7 +5,7 @@
   security, roles), refunds orders, adjusts balances up to SMSBOX_SUPPORT_ADJUST_LIMIT, blocks
   and unblocks, resends verification e-mails, writes notes.
 * Finance: what Support reads, adjustments of any size and their approval, tier changes,
-  reports (a payments module adds its top-up permissions to ``FINANCE``).
+  reports, top-ups (asking the processor again, crediting by hand: ``wallets.change_topup``).
 * Owner: every permission that exists when the roles are synced (providers, price rules,
   processors, roles, deletions).
 """
@@ -38,7 +38,10 @@ FINANCE = [
     "add_note",
     "view_reports",
 ]
+# Permissions of other apps, as "app_label.codename".
+FINANCE_EXTRA = ["wallets.change_topup"]
 ROLES = {"Support": SUPPORT, "Finance": FINANCE}
+EXTRA = {"Support": [], "Finance": FINANCE_EXTRA}
 
 
 def _all_permissions(apps):
@@ -56,19 +59,30 @@ def roles_sync(*, apps) -> None:
     app registry or Django's own."""
     Permission = _all_permissions(apps)
     Group = apps.get_model("auth", "Group")
+    # A model's own view permission only: "smsbox.view_reports" also starts with "view_" and
+    # is Finance's.
     views = [
         p
         for p in Permission.objects.filter(codename__startswith="view_").select_related(
             "content_type"
         )
-        if (p.content_type.app_label, p.content_type.model) not in CREDENTIALS
+        if p.codename == f"view_{p.content_type.model}"
+        and (p.content_type.app_label, p.content_type.model) not in CREDENTIALS
     ]
     for name, codenames in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
         own = Permission.objects.filter(content_type__app_label="smsbox", codename__in=codenames)
-        group.permissions.set([*views, *own])
+        group.permissions.set([*views, *own, *_named(Permission, EXTRA[name])])
     owner, _ = Group.objects.get_or_create(name="Owner")
     owner.permissions.set(Permission.objects.all())
+
+
+def _named(Permission, names: list[str]) -> list:
+    found = []
+    for name in names:
+        app_label, codename = name.split(".")
+        found += Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    return found
 
 
 def roles_remove(*, apps) -> None:

@@ -22,6 +22,7 @@ from rentals.backoffice.search import TERM_MAX, clean_term, support_search
 from rentals.models import Activation, Rental
 from smsbox.errors import ApplicationError
 from smsbox.models import User
+from smsbox.money import format_money, to_cents
 from wallets.adjustments import (
     adjust_outcome_text,
     adjustment_approve,
@@ -89,7 +90,7 @@ def _refund(request: HttpRequest, user: User, data: dict) -> str:
     model = Activation if data["kind"] == "activation" else Rental
     order = get_object_or_404(model, pk=data["order_id"], user=user)
     amount = actions.order_refund(actor=request.user, order=order, reason=data["reason"])
-    return f"{order.display_number}: {amount} refunded."
+    return f"{order.display_number}: {format_money(amount)} refunded."
 
 
 def _adjust(request: HttpRequest, user: User, data: dict) -> str:
@@ -105,12 +106,12 @@ def _adjust(request: HttpRequest, user: User, data: dict) -> str:
 
 def _approve(request: HttpRequest, user: User, data: dict) -> str:
     decided = adjustment_approve(request_id=_own_request(user, data), checker=request.user)
-    return f"Adjustment {decided.amount:+} approved."
+    return f"Adjustment {to_cents(decided.amount):+.2f} approved."
 
 
 def _reject(request: HttpRequest, user: User, data: dict) -> str:
     decided = adjustment_reject(request_id=_own_request(user, data), checker=request.user)
-    return f"Adjustment {decided.amount:+} rejected."
+    return f"Adjustment {to_cents(decided.amount):+.2f} rejected."
 
 
 def _own_request(user: User, data: dict) -> int:

@@ -5,6 +5,7 @@ from rentals.models.favourites import Favourite
 from rentals.models.messages import SmsMessage
 from rentals.models.orphans import UpstreamOrphan
 from rentals.models.rentals import Rental, RentalPlan, RentalRenewal
+from rentals.models.reports import ReportDay
 from rentals.models.webhooks import WebhookDelivery, WebhookSecret
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Rental",
     "RentalPlan",
     "RentalRenewal",
+    "ReportDay",
     "SmsMessage",
     "SpendPolicy",
     "UpstreamOrphan",

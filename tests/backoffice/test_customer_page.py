@@ -180,3 +180,25 @@ def test_deletion_of_a_customer_with_orders_anonymises(client, operator_of, cust
     customer.refresh_from_db()
     assert customer.deleted_at is not None and not customer.is_active
     assert OperatorAction.objects.get(action="customer.delete").customer == customer
+
+
+def test_a_block_stops_the_api_the_handler_and_the_dashboard_at_once(client, operator_of, customer):
+    from django.test import Client
+
+    key = ApiKeyFactory(user=customer)
+    api, dashboard = Client(), Client()
+    dashboard.force_login(customer)
+    handler = f"/stubs/handler_api.php?api_key={key.raw_key}&action=getBalance"
+    # given: the key checks are cached by a first request of each kind
+    assert api.get("/api/v1/wallet/", HTTP_X_API_KEY=key.raw_key).status_code == 200
+    assert api.get(handler).content.decode().startswith("ACCESS_BALANCE:")
+    assert dashboard.get("/").status_code == 200
+    # when: Support blocks the account
+    act(client_for(client, operator_of("Support")), customer, "block", reason="chargeback")
+    # then: the next request of each is refused with a clear answer
+    response = api.get("/api/v1/wallet/", HTTP_X_API_KEY=key.raw_key)
+    assert response.status_code == 403
+    assert "blocked by an operator" in response.content.decode()
+    assert api.get(handler).content.decode().startswith("BANNED:")
+    page = dashboard.get("/")
+    assert page.status_code == 403 and "blocked" in page.content.decode().lower()

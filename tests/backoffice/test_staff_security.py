@@ -143,7 +143,7 @@ def test_staff_security_is_on_by_default_without_debug():
         "DEBUG": "false",
         "SECRET_KEY": "x" * 50,
         "ALLOWED_HOSTS": "example.com",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/smsbox_h13",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",  # never connected
     }
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.split() == ["True", "True", "30", "True"], out.stderr[-2000:]
