@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         BEAT_DEPENDENCY,
-        ('rentals', '0014_backoffice_roles_resync'),
+        ('rentals', '0019_backoffice_roles_resync'),
     ]
 
     operations = [

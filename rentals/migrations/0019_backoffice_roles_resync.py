@@ -12,7 +12,7 @@ def roles_resync(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rentals", "0012_dashboard_favourites"),
+        ("rentals", "0018_rental_abandoned"),
         ("smsbox", "0006_dashboard_session_epoch"),
         ("wallets", "0005_backoffice_adjustment_requests"),
     ]
