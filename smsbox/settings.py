@@ -244,6 +244,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rentals.api.links.add_links",  # OpenAPI links: create → get / cancel / finish / …
+    ],
 }
 
 # --- Rate limits (apikeys/throttling.py) -------------------------------------------------------
