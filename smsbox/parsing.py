@@ -137,6 +137,8 @@ def amount(
         raw = str(raw) if raw >= 0 else "-"
     value = _text_of(raw, name, max_integer_digits + places + 1)
     match = _AMOUNT.fullmatch(value)
+    if match is None and value.startswith("-"):
+        raise InvalidParameter(name, "must be positive (no sign)")
     if match is None:
         raise InvalidParameter(name, "not a decimal amount")
     whole, fraction = match["int"], (match["frac"] or "").rstrip("0")

@@ -66,3 +66,12 @@ def test_a_hostile_page_size_falls_back_to_the_default(client, raw):
 
 def test_a_page_in_non_ascii_digits_does_not_exist(client):
     assert_error(client.get("/api/v1/wallet/transactions/", {"page": "\u0661"}), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("key_id", ["99999999999999999999", "9223372036854775808"])
+def test_an_api_key_id_beyond_a_bigint_is_not_found(anonymous, customer, key_id):
+    from apikeys.api import login_token_issue
+
+    anonymous.credentials(HTTP_AUTHORIZATION=f"Bearer {login_token_issue(user=customer)}")
+    response = anonymous.delete(f"/api/v1/api-keys/{key_id}/")
+    assert response.status_code == 404, response.content[:300]
