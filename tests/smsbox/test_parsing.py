@@ -170,3 +170,12 @@ def test_day():
     for bad in ["2026-02-30", "2026-2-3", "\uff12\uff10\uff12\uff16-01-01", "2026-01-01x"]:
         with pytest.raises(InvalidParameter):
             parsing.day(bad, name="p")
+
+
+@pytest.mark.parametrize("label", HOSTILE)
+def test_is_digits_says_no_to_every_hostile_input(label):
+    assert parsing.is_digits(HOSTILE[label]) is False
+
+
+def test_digits_in_keeps_ascii_digits_only():
+    assert parsing.digits_in("+7 (999) ²٣１ 123-45-67\x00") == "79991234567"
