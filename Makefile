@@ -33,7 +33,7 @@ run: install
 	@echo "  handler    http://127.0.0.1:$(HTTP_PORT)/stubs/handler_api.php"
 	@echo "  health     http://127.0.0.1:$(HTTP_PORT)/healthz"
 	@echo "  demo API key: $$(cat var/demo_api_key)"
-	@echo "Ctrl-C stops the web server, the Celery worker and beat."
+	@echo "Ctrl-C stops the web server, the Celery workers (money jobs; webhooks) and beat."
 	@echo
 	exec $(VENV)/bin/honcho start -f Procfile
 

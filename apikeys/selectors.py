@@ -13,6 +13,7 @@ from apikeys.errors import ApiKeyNotFound
 from apikeys.keys import is_well_formed, key_digest, key_prefix
 from apikeys.models import ApiKey
 from apikeys.throttling import raw_redis
+from smsbox import parsing
 from smsbox.cache import REDIS_ERRORS, redis_mark_down
 from smsbox.instances import instance_fields, instance_of
 from smsbox.models import User
@@ -172,11 +173,10 @@ def api_keys_for_user(*, user: User, include_revoked: bool = False) -> QuerySet[
 
 def api_key_get_for_user(*, user: User, key_id: int | str) -> ApiKey:
     """The key ``key_id`` of ``user`` (revoked ones too); ``ApiKeyNotFound`` for anyone else's."""
+    pk = parsing.or_none(parsing.object_id, key_id, name="key_id")
+    if pk is None:  # "٣", a bigint overflow, …: no such key
+        raise ApiKeyNotFound()
     try:
-        key_id = int(key_id)
-    except (TypeError, ValueError):
-        raise ApiKeyNotFound() from None
-    try:
-        return ApiKey.objects.get(pk=key_id, user=user)
+        return ApiKey.objects.get(pk=pk, user=user)
     except ApiKey.DoesNotExist:
         raise ApiKeyNotFound() from None

@@ -51,7 +51,6 @@ RETRY_DELAYS = (60, 120, 300, 600, 900, 1800, 2400)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # A claimed row is not due again before this; longer than any request can take.
 CLAIM_LEASE = timedelta(seconds=60)
-TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 # A sweep stops claiming new rows after this many seconds (well under the task time limit).
 SWEEP_BUDGET_SECONDS = 150
 SIGNATURE_HEADER = "X-Smsbox-Signature"
@@ -370,7 +369,7 @@ def _send(delivery: WebhookDelivery) -> int:
     # Connect to the address that was checked; TLS still verifies the certificate for the name.
     extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
     with (
-        httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=False) as client,
+        httpx.Client(timeout=webhook_timeout(), follow_redirects=False, trust_env=False) as client,
         client.stream(
             "POST",
             url.copy_with(host=str(address)),
@@ -380,6 +379,12 @@ def _send(delivery: WebhookDelivery) -> int:
         ) as response,
     ):
         return response.status_code
+
+
+def webhook_timeout() -> httpx.Timeout:
+    """Short connect and read timeouts (settings); the task's time limit bounds the rest."""
+    read = settings.SMSBOX_WEBHOOK_READ_TIMEOUT
+    return httpx.Timeout(read, connect=settings.SMSBOX_WEBHOOK_CONNECT_TIMEOUT, pool=read)
 
 
 def _record(

@@ -156,15 +156,19 @@ class Pagination(PageNumberPagination):
     max_page_size = 100
 
     def get_page_size(self, request) -> int:
-        if (
-            "page_size" in request.query_params
-            and self.page_size_query_param not in request.query_params
-        ):
-            self.page_size_query_param = "page_size"
-        try:
-            return super().get_page_size(request)
-        finally:
-            self.page_size_query_param = "pageSize"
+        """``pageSize`` (or ``page_size``) through the strict parser; the default when it is
+        absent or not a whole number from 1, cut to ``max_page_size``."""
+        params = request.query_params
+        raw = params.get(self.page_size_query_param, params.get("page_size"))
+        size = parsing.or_none(parsing.integer, raw, name="pageSize", minimum=1)
+        return self.page_size if size is None else min(size, self.max_page_size)
+
+    def get_page_number(self, request, paginator) -> int | str:
+        """``page`` as ASCII digits ("last" too); anything else is a page that does not exist."""
+        raw = request.query_params.get(self.page_query_param) or "1"
+        if raw in self.last_page_strings:
+            return paginator.num_pages
+        return raw if parsing.is_digits(raw, max_length=9) else 0
 
 
 @extend_schema_field({"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2,}$", "example": "12.50"})

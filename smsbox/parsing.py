@@ -13,7 +13,7 @@ error shapes, the dashboard to a form error.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,7 @@ MAX_TEXT = 10_000  # no parameter smsbox reads is longer
 _DIGITS = re.compile(r"[0-9]+")
 _ONLY_DIGITS = re.compile(r"[0-9]+")
 _AMOUNT = re.compile(r"(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]*))?")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 EPOCH_MAX = 253_402_300_799  # 9999-12-31 23:59:59 UTC
@@ -136,8 +137,8 @@ def amount(
         raw = str(raw) if raw >= 0 else "-"
     value = _text_of(raw, name, max_integer_digits + places + 1)
     match = _AMOUNT.fullmatch(value)
-    if match is None and value.startswith("-") and _AMOUNT.fullmatch(value[1:]):
-        raise InvalidParameter(name, "signed; amounts are written positive")
+    if match is None and value.startswith("-"):
+        raise InvalidParameter(name, "must be positive (no sign)")
     if match is None:
         raise InvalidParameter(name, "not a decimal amount")
     whole, fraction = match["int"], (match["frac"] or "").rstrip("0")
@@ -185,6 +186,17 @@ def moment(raw: Any, *, name: str) -> datetime:
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, UTC)
     return parsed
+
+
+def day(raw: Any, *, name: str) -> date:
+    """A calendar date written ``YYYY-MM-DD`` in ASCII digits."""
+    value = _text_of(raw, name, 10)
+    if not _DAY.fullmatch(value):
+        raise InvalidParameter(name, "not a date (YYYY-MM-DD)")
+    try:
+        return date(int(value[:4]), int(value[5:7]), int(value[8:]))
+    except ValueError:
+        raise InvalidParameter(name, "not a date (YYYY-MM-DD)") from None
 
 
 def boolean(raw: Any, *, name: str) -> bool:

@@ -185,6 +185,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
+# Two queues: "celery" for the money jobs (purchases, expiry, refunds, renewals,
+# reconciliation, polling) and "webhooks" for customer webhook deliveries, each with its own
+# worker (Procfile), so a slow customer URL never holds a worker the money jobs need.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+WEBHOOK_QUEUE = "webhooks"
+CELERY_TASK_ROUTES = {
+    "rentals.tasks.webhook_deliver": {"queue": WEBHOOK_QUEUE},
+    "rentals.tasks.webhooks_retry_due": {"queue": WEBHOOK_QUEUE},
+}
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "smsbox.User"
@@ -256,6 +265,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rentals.api.links.add_links",  # OpenAPI links: create → get / cancel / finish / …
+    ],
 }
 
 # --- Rate limits (apikeys/throttling.py) -------------------------------------------------------
@@ -295,6 +308,9 @@ SMSBOX_ACTIVITY_WRITE_INTERVAL = env.int("SMSBOX_ACTIVITY_WRITE_INTERVAL", defau
 # Customer webhooks: refuse URLs that resolve to private, loopback, link-local, multicast,
 # reserved or unspecified addresses unless this is on (local development and tests only).
 SMSBOX_WEBHOOK_ALLOW_PRIVATE = env_bool("SMSBOX_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Seconds a customer webhook delivery waits to connect, and for each read of the answer.
+SMSBOX_WEBHOOK_CONNECT_TIMEOUT = env.float("SMSBOX_WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+SMSBOX_WEBHOOK_READ_TIMEOUT = env.float("SMSBOX_WEBHOOK_READ_TIMEOUT", default=5.0)
 
 
 # Regexes that find the code in an SMS text, tried in order (first match wins); empty means the

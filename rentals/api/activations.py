@@ -294,10 +294,9 @@ def _list_filters(params) -> dict[str, Any]:
 
 
 def _date(raw: str, name: str) -> datetime:
-    try:
-        day = datetime.strptime(raw[:10], "%Y-%m-%d").date()
-    except ValueError:
-        raise BadFilter(f"{name} must be a date, YYYY-MM-DD.", extra={name: raw}) from None
+    day = parsing.or_none(parsing.day, raw[:10], name=name)
+    if day is None:
+        raise BadFilter(f"{name} must be a date, YYYY-MM-DD.", extra={name: raw[:40]})
     return timezone.make_aware(datetime.combine(day, time.min))
 
 

@@ -26,6 +26,7 @@ def catalog(db):
         "/api/v1/activations/?state={}",
         "/api/v1/activations/{}/",
         "/api/v1/rentals/{}/",
+        "/api/v1/activations/?date={}",
         "/api/v1/wallet/transactions/?page={}",
     ],
 )
@@ -55,3 +56,22 @@ def test_rental_purchase_with_a_non_ascii_country_is_refused(client, customer, c
 def test_ascii_country_ids_still_resolve(client, catalog):
     OfferFactory()
     assert client.get("/api/v1/operators/", {"country": "187"}).status_code == 200
+
+
+@pytest.mark.parametrize("raw", HOSTILE)
+def test_a_hostile_page_size_falls_back_to_the_default(client, raw):
+    response = client.get("/api/v1/wallet/transactions/", {"pageSize": raw})
+    assert response.status_code == 200 and response.json()["results"] == []
+
+
+def test_a_page_in_non_ascii_digits_does_not_exist(client):
+    assert_error(client.get("/api/v1/wallet/transactions/", {"page": "\u0661"}), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("key_id", ["99999999999999999999", "9223372036854775808"])
+def test_an_api_key_id_beyond_a_bigint_is_not_found(anonymous, customer, key_id):
+    from apikeys.api import login_token_issue
+
+    anonymous.credentials(HTTP_AUTHORIZATION=f"Bearer {login_token_issue(user=customer)}")
+    response = anonymous.delete(f"/api/v1/api-keys/{key_id}/")
+    assert response.status_code == 404, response.content[:300]

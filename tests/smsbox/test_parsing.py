@@ -18,6 +18,7 @@ PARSERS = {
     "phone": partial(parsing.phone, name="p"),
     "unix_timestamp": partial(parsing.unix_timestamp, name="p"),
     "moment": partial(parsing.moment, name="p"),
+    "day": partial(parsing.day, name="p"),
     "boolean": partial(parsing.boolean, name="p"),
 }
 HOSTILE = {
@@ -162,3 +163,19 @@ def test_optional_gives_the_default_for_blank_values():
     assert parsing.optional(parsing.integer, None, name="limit") is None
     with pytest.raises(InvalidParameter):
         parsing.optional(parsing.integer, "²", default=50, name="limit")
+
+
+def test_day():
+    assert parsing.day("2026-02-28", name="p").isoformat() == "2026-02-28"
+    for bad in ["2026-02-30", "2026-2-3", "\uff12\uff10\uff12\uff16-01-01", "2026-01-01x"]:
+        with pytest.raises(InvalidParameter):
+            parsing.day(bad, name="p")
+
+
+@pytest.mark.parametrize("label", HOSTILE)
+def test_is_digits_says_no_to_every_hostile_input(label):
+    assert parsing.is_digits(HOSTILE[label]) is False
+
+
+def test_digits_in_keeps_ascii_digits_only():
+    assert parsing.digits_in("+7 (999) ²٣１ 123-45-67\x00") == "79991234567"
