@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from apikeys.models import ApiKey, ApiKeyEvent
 from apikeys.services import api_key_revoke
+from smsbox.admin_mixins import ReadOnlyAdminMixin
 
 DISPLAYED_FIELDS = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
 
@@ -44,7 +45,7 @@ class ApiKeyEventInline(admin.TabularInline):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user_email", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_select_related = ["user"]
     list_filter = [RevokedFilter]
@@ -72,18 +73,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     # Keys are created through the service (the raw key is shown once), edited by nobody, and
     # revoked rather than deleted so that their audit trail stays.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(ApiKeyEvent)
-class ApiKeyEventAdmin(admin.ModelAdmin):
+class ApiKeyEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit trail of every key, searchable by customer: read-only."""
 
     list_display = ["created_at", "user", "api_key", "action", "actor"]
@@ -92,12 +85,3 @@ class ApiKeyEventAdmin(admin.ModelAdmin):
     list_select_related = ["user", "api_key", "actor"]
     date_hierarchy = "created_at"
     readonly_fields = ["api_key", "user", "action", "actor", "created_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

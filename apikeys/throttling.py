@@ -172,33 +172,41 @@ def failed_request_record(*, user: User, now: float | None = None) -> bool:
             return False
     if _redis_configured():
         return False
-    failures = _cache_incr(key)
-    if failures <= settings.SMSBOX_FAILED_LIMIT:
-        return False
-    until = now + settings.SMSBOX_FAILED_BLOCK_SECONDS
-    ttl = settings.SMSBOX_FAILED_BLOCK_SECONDS + _WINDOW_TTL
-    block_key = f"rl:block:{user.pk}"
-    current = cache.get(block_key)
-    if current is not None and float(current) > now:
-        return False
-    cache.set(block_key, repr(until), timeout=ttl)
-    return True
+    return _block_when_over(
+        _cache_incr(key),
+        user=user,
+        now=now,
+        read=cache.get,
+        write=lambda block_key, until, ttl: cache.set(block_key, until, timeout=ttl),
+    )
 
 
 def _failed_record_redis(client: Any, *, key: str, user: User, now: float) -> bool:
     pipe = client.pipeline(transaction=False)
     pipe.incr(key)
     pipe.expire(key, _WINDOW_TTL)
-    failures = pipe.execute()[0]
+    return _block_when_over(
+        pipe.execute()[0],
+        user=user,
+        now=now,
+        read=client.get,
+        write=lambda block_key, until, ttl: client.set(block_key, until, ex=ttl),
+    )
+
+
+def _block_when_over(
+    failures: int, *, user: User, now: float, read: Callable, write: Callable
+) -> bool:
+    """Block ``user`` when ``failures`` in this second pass the limit and no block runs yet;
+    ``read``/``write`` reach the store the failures were counted in."""
     if failures <= settings.SMSBOX_FAILED_LIMIT:
         return False
-    until = now + settings.SMSBOX_FAILED_BLOCK_SECONDS
-    ttl = settings.SMSBOX_FAILED_BLOCK_SECONDS + _WINDOW_TTL
     block_key = f"rl:block:{user.pk}"
-    current = client.get(block_key)
+    current = read(block_key)
     if current is not None and float(current) > now:
         return False
-    client.set(block_key, repr(until), ex=ttl)
+    until = now + settings.SMSBOX_FAILED_BLOCK_SECONDS
+    write(block_key, repr(until), settings.SMSBOX_FAILED_BLOCK_SECONDS + _WINDOW_TTL)
     return True
 
 

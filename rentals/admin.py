@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from rentals import admin_activations, admin_rentals  # noqa: F401
 from rentals.models import UpstreamOrphan, WebhookDelivery
 from rentals.webhooks import webhook_redeliver
+from smsbox.admin_mixins import ReadOnlyAdminMixin
 
 
 @admin.register(WebhookDelivery)
@@ -76,7 +77,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(UpstreamOrphan)
-class UpstreamOrphanAdmin(admin.ModelAdmin):
+class UpstreamOrphanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Upstream orders no activation or rental held, found and released by the upstream audit
     (``manage.py upstream_audit``, beat every 5 minutes): read-only, with what they cost."""
 
@@ -98,12 +99,3 @@ class UpstreamOrphanAdmin(admin.ModelAdmin):
     search_fields = ["upstream_id", "phone"]
     date_hierarchy = "found_at"
     readonly_fields = [f.name for f in UpstreamOrphan._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

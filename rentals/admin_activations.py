@@ -10,6 +10,7 @@ from rentals.services import activation_cancel_refund, activation_force_complete
 from rentals.status import smspool_label
 from smsbox import parsing
 from smsbox.admin_audit import audited_action
+from smsbox.admin_mixins import ReadOnlyAdminMixin
 from smsbox.errors import ApplicationError
 from wallets.models import LedgerEntry
 
@@ -29,7 +30,7 @@ class SmsMessageInline(admin.TabularInline):
 
 
 @admin.register(Activation)
-class ActivationAdmin(admin.ModelAdmin):
+class ActivationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "display_number",
@@ -142,15 +143,6 @@ class ActivationAdmin(admin.ModelAdmin):
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("rentals.change_activation")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(NumberBan)

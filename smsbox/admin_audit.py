@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db import models, transaction
 from django.http import HttpRequest
 
+from smsbox.admin_mixins import ReadOnlyAdminMixin
 from smsbox.audit import audit_record, audit_snapshot
 from smsbox.models import OperatorAction
 
@@ -97,7 +98,7 @@ class _Values:
 
 
 @admin.register(OperatorAction)
-class OperatorActionAdmin(admin.ModelAdmin):
+class OperatorActionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Append-only and read-only, searchable by operator and object."""
 
     list_display = ["created_at", "actor_email", "action", "target", "customer", "reason"]
@@ -117,12 +118,3 @@ class OperatorActionAdmin(admin.ModelAdmin):
     @admin.display(description="object")
     def target(self, row: OperatorAction) -> str:
         return f"{row.target_kind}:{row.target_id} {row.target_label}"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from smsbox.admin import UserAdmin
+from smsbox.admin_mixins import ReadOnlyAdminMixin
 from smsbox.errors import ApplicationError
 from smsbox.models import User
 from wallets.adjustments import (
@@ -23,19 +24,6 @@ from wallets.services import wallet_get_or_create
 
 LATEST_ENTRIES = 20
 ENTRY_COLUMNS = ("time", "kind", "amount", "balance after", "reference", "actor", "memo")
-
-
-class ReadOnlyAdminMixin:
-    """Money is read-only in the admin: no add, change or delete."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 def latest_entries_table(wallet: Wallet | None) -> str:
