@@ -125,6 +125,7 @@ def _start(env: dict[str, str], logs: Path) -> tuple[list[subprocess.Popen], lis
         web = [GUNICORN, "smsbox.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"]
         processes.append(_spawn([*web, "--log-level", "warning"], env, logs / f"web{node}.log"))
         worker = [CELERY, "-A", "smsbox", "worker", "-n", f"node{node}@%h", "--concurrency", "2"]
+        worker += ["--queues", "celery,webhooks"]  # a node runs both queues' work
         processes.append(_spawn([*worker, "--loglevel", "INFO"], env, logs / f"worker{node}.log"))
     beat = [CELERY, "-A", "smsbox", "beat", "--loglevel", "INFO"]
     beat += ["--schedule", str(logs / "beat-schedule")]
