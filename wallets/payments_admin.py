@@ -29,6 +29,13 @@ class PaymentProcessorForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Write-only. Leave blank to keep the current key.",
     )
+    base_url = forms.URLField(
+        label="Base URL",
+        required=False,
+        max_length=200,
+        assume_scheme="https",
+        help_text=PaymentProcessor._meta.get_field("base_url").help_text,
+    )
     secret = forms.CharField(
         label="Callback secret",
         required=False,
