@@ -213,6 +213,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# Sessions are kept in PostgreSQL and read through the cache (the dashboard polls My Numbers every
+# few seconds); a session ends when the user's password or session epoch changes, checked against
+# the user row on every request, so a cached copy never outlives a logout elsewhere.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

@@ -31,10 +31,12 @@ def browser() -> Client:
 def session_store_down(monkeypatch, browser):
     """The session store's database query fails: in the middleware, before any view."""
 
-    def load(self):
+    def read(self):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(SessionStore, "load", load)
+    # The database read under both the db and the cached_db engines (the cache misses on an
+    # unknown session key)
+    monkeypatch.setattr(SessionStore, "_get_session_from_db", read)
     browser.cookies["sessionid"] = "x" * 32
     return browser
 
