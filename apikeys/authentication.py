@@ -21,7 +21,8 @@ from apikeys.selectors import (
     api_key_remember,
     api_key_touch,
 )
-from apikeys.throttling import Refusal, raw_redis, request_admit, request_admit_cached
+from apikeys.throttling import Refusal, request_admit, request_admit_cached
+from smsbox.cache import raw_redis
 from smsbox.models import User
 from smsbox.services import user_record_activity
 

@@ -12,9 +12,8 @@ from django.utils import timezone
 from apikeys.errors import ApiKeyNotFound
 from apikeys.keys import is_well_formed, key_digest, key_prefix
 from apikeys.models import ApiKey
-from apikeys.throttling import raw_redis
 from smsbox import parsing
-from smsbox.cache import REDIS_ERRORS, redis_mark_down
+from smsbox.cache import REDIS_ERRORS, raw_redis, redis_mark_down
 from smsbox.instances import instance_fields, instance_of
 from smsbox.models import User
 

@@ -22,16 +22,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
-from django.core.signals import setting_changed
-from django.dispatch import receiver
+from django.core.cache import cache
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
-from smsbox.cache import REDIS_ERRORS, redis_down, redis_mark_down
+from smsbox.cache import (
+    REDIS_ERRORS,
+    raw_redis,
+    redis_configured,
+    redis_mark_down,
+    redis_script,
+)
 from smsbox.models import User
 
 logger = logging.getLogger(__name__)
@@ -73,7 +76,7 @@ def request_admit(*, user: User, now: float | None = None) -> Refusal | None:
             redis_mark_down(exc)
             return rate_limit_unavailable(user=user)
         blocked_until, count = replies[0], replies[1] if limit is not None else 0
-    elif _redis_configured():
+    elif redis_configured():
         return rate_limit_unavailable(user=user)  # Redis is in its back-off
     else:
         blocked_until = cache.get(block_key)
@@ -170,7 +173,7 @@ def failed_request_record(*, user: User, now: float | None = None) -> bool:
         except REDIS_ERRORS as exc:  # nothing counted: failures are not limited meanwhile
             redis_mark_down(exc)
             return False
-    if _redis_configured():
+    if redis_configured():
         return False
     return _block_when_over(
         _cache_incr(key),
@@ -208,50 +211,6 @@ def _block_when_over(
     until = now + settings.SMSBOX_FAILED_BLOCK_SECONDS
     write(block_key, repr(until), settings.SMSBOX_FAILED_BLOCK_SECONDS + _WINDOW_TTL)
     return True
-
-
-def raw_redis() -> Any | None:
-    """The raw redis-py client behind the default cache, or None for other cache backends and
-    while Redis is unreachable (``smsbox.cache.redis_down``): callers then do without it. A
-    caller whose call fails with one of ``REDIS_ERRORS`` calls ``redis_mark_down``.
-
-    Kept once per process (building a client object costs more than the round trip) and
-    forgotten when the CACHES setting changes (tests)."""
-    global _client
-    if _client is _UNSET:
-        backend = caches["default"]  # ``cache`` is a proxy, not the backend itself
-        _client = backend._cache.get_client(write=True) if isinstance(backend, RedisCache) else None
-    if _client is not None and redis_down():
-        return None
-    return _client
-
-
-def _redis_configured() -> bool:
-    """Whether the cache is Redis (so ``raw_redis()`` answering None means it is down)."""
-    raw_redis()
-    return _client is not None
-
-
-def redis_script(source: str) -> Any:
-    """The Lua script ``source`` registered with ``raw_redis()``'s client, once per process
-    (calling it runs EVALSHA, loading the script again if the server forgot it)."""
-    script = _scripts.get(source)
-    if script is None:
-        script = _scripts[source] = raw_redis().register_script(source)
-    return script
-
-
-_UNSET = object()
-_client: Any = _UNSET
-_scripts: dict[str, Any] = {}
-
-
-@receiver(setting_changed)
-def _forget_client(*, setting: str, **kwargs: Any) -> None:
-    global _client
-    if setting == "CACHES":
-        _client = _UNSET
-        _scripts.clear()
 
 
 def _cache_incr(key: str) -> int:

@@ -4,21 +4,10 @@ detail: the row's shown fields with its service and country), so that ``getStatu
 check and the rate limit, without PostgreSQL.
 
 Two keys per activation: ``act:<layout>:<id>`` holds the copy (JSON) and ``act:gen:<id>`` a
-token that changes on every write.
-
-* **Writes drop the copy.** Every save or delete of an activation drops it at once and again
-  after its transaction commits (``activation_cache_drop``): the copy never outlives a
-  committed change, whichever order concurrent transactions finish their callbacks in.
-* **Reads fill it only if nothing was written meanwhile.** A poll that finds no copy reads the
-  token first (in its key-check round trip), then the row, and stores what it read only while
-  the token is still the one it saw (``_FILL``, one Lua call). A writer that committed in between
-  has changed the token, so a row read before that commit is never stored.
-* **A copy lives ``SMSBOX_ACTIVATION_CACHE_SECONDS``** (30): that bounds how long it could stay
-  stale if a drop were lost (a process killed between its commit and its callback, Redis
-  unreachable at that moment).
-* **Redis unreachable**: copies are bypassed (``smsbox.cache``'s back-off) and polls read the
-  row; a Redis that was paused, not restarted, may hold a copy whose drop was lost, for at most
-  its lifetime.
+token that changes on every write; ``smsbox.copies`` keeps them (writes drop the copy at once
+and again after their commit, a read fills it only if nothing was written meanwhile, a copy
+lives ``SMSBOX_ACTIVATION_CACHE_SECONDS``, nothing is cached while Redis is unreachable). A poll
+reads the token along with its key check.
 
 The copy is whoever's activation it is: the selectors compare its owner with the caller. Without
 Redis (``make run`` on embedded defaults) nothing is cached and every poll reads the row.
@@ -29,23 +18,19 @@ Changes made with ``QuerySet.update()`` bypass the signals: their callers call
 from __future__ import annotations
 
 import json
-import logging
-import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models
 
-from apikeys.throttling import raw_redis, redis_script
 from providers.models import Country, Service
 from rentals.models import Activation
-from smsbox.cache import REDIS_ERRORS, redis_mark_down
+from smsbox.cache import raw_redis
+from smsbox.copies import copies_drop, copy_fill, copy_read
 from smsbox.instances import instance_of
-
-logger = logging.getLogger(__name__)
 
 # The activation's fields a poll shows, in the model's order (as ``Model.from_db`` wants them).
 COLUMNS = tuple(
@@ -59,25 +44,6 @@ COLUMNS = tuple(
 )  # fmt: skip
 SERVICE_COLUMNS = ("code", "name")
 COUNTRY_COLUMNS = ("sms_activate_id", "name_en")
-
-_GEN_SECONDS = 24 * 3600  # far longer than a poll between its token and its fill
-
-# KEYS: copy, token. ARGV: the token the reader saw ('' for none), the copy, its lifetime.
-_FILL = """
-local seen = redis.call('GET', KEYS[2]) or ''
-if seen ~= ARGV[1] then
-    return 0
-end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-return 1
-"""
-# KEYS: copy, token. ARGV: a new token, its lifetime.
-_DROP = """
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
-redis.call('DEL', KEYS[1])
-return 1
-"""
-
 
 # The copy's layout (COLUMNS and their order): part of its key, so that a process of another
 # release never reads a copy it cannot decode. Change it whenever the layout changes.
@@ -98,32 +64,18 @@ def activation_cache_enabled() -> bool:
 def activation_cache_get(activation_id: int) -> tuple[bytes | None, bytes | None]:
     """The copy and the token (a round trip of its own, for a poll whose key check did not
     read them); two misses when Redis is unreachable (the row is read instead)."""
-    client = raw_redis()
-    if client is None:
-        return None, None
-    try:
-        copy, token = client.mget(activation_cache_keys(activation_id))
-    except REDIS_ERRORS as exc:
-        redis_mark_down(exc)
-        return None, None
-    return copy, token
+    return copy_read(*activation_cache_keys(activation_id))
 
 
 def activation_cache_fill(*, activation: Activation, token: bytes | None) -> bool:
     """Store the copy of ``activation`` (read from its row, with service and country) unless
     the activation was written since ``token`` was read. Answers whether it was stored."""
-    seen = (token or b"").decode()
-    if raw_redis() is None:
-        return False
-    try:
-        stored = redis_script(_FILL)(
-            keys=activation_cache_keys(activation.pk),
-            args=[seen, _encode(activation), settings.SMSBOX_ACTIVATION_CACHE_SECONDS],
-        )
-    except REDIS_ERRORS as exc:
-        redis_mark_down(exc)
-        return False
-    return bool(stored)
+    return copy_fill(
+        *activation_cache_keys(activation.pk),
+        seen=token,
+        value=_encode(activation),
+        seconds=settings.SMSBOX_ACTIVATION_CACHE_SECONDS,
+    )
 
 
 def activation_cache_decode(copy: bytes, *, related: bool = True) -> Activation:
@@ -191,33 +143,8 @@ _LOADERS = [load for _, load in _CODECS]
 
 def activation_cache_drop(activation_ids: Sequence[int]) -> None:
     """Drop the copies of ``activation_ids`` now and, inside a transaction, again after it
-    commits (see the module's docstring)."""
-    if not activation_ids or not activation_cache_enabled():
-        return
-    ids = list(activation_ids)
-    if connection.in_atomic_block:
-        _drop(ids)
-        transaction.on_commit(lambda: _drop(ids))
-    else:
-        _drop(ids)
-
-
-def _drop(activation_ids: list[int]) -> None:
-    client = raw_redis()
-    if client is None:
-        return
-    script = redis_script(_DROP)
-    try:
-        pipe = client.pipeline(transaction=False)
-        for activation_id in activation_ids:
-            token = secrets.token_hex(8)
-            keys = activation_cache_keys(activation_id)
-            script(keys=keys, args=[token, _GEN_SECONDS], client=pipe)
-        pipe.execute()
-    except REDIS_ERRORS as exc:  # the lifetime of the copies bounds the harm
-        redis_mark_down(exc)
-    except Exception:  # the lifetime of the copies bounds the harm; the change itself stands
-        logger.exception("could not drop the cached copies of activations %s", activation_ids)
+    commits."""
+    copies_drop([activation_cache_keys(activation_id) for activation_id in activation_ids])
 
 
 def on_activation_written(sender, instance, created: bool = False, **kwargs) -> None:

@@ -13,7 +13,7 @@ or paused Redis costs one timeout per process per back-off, not one per call). M
 cache answers as an empty one: reads miss, writes and deletes are dropped, ``add`` answers True
 (nothing stops the caller) and ``incr`` raises ``ValueError`` as for a missing key. The first
 call after the back-off tries Redis again, so everything resumes without a restart. Code using
-the raw client (``apikeys.throttling.raw_redis``) follows the same rule through
+the raw client (``raw_redis``) follows the same rule through
 ``redis_down`` / ``redis_mark_down``.
 """
 
@@ -24,6 +24,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache.backends import redis as django_redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from redis import exceptions as redis_exceptions
 
 logger = logging.getLogger(__name__)
@@ -127,6 +129,54 @@ class RedisCache(django_redis.RedisCache):
 
     def clear(self) -> Any:
         return self._guarded("clear", False)
+
+
+# --- the raw client, for scripts and pipelines -------------------------------------------------
+def raw_redis() -> Any | None:
+    """The raw redis-py client behind the default cache, or None for other cache backends and
+    while Redis is unreachable (``redis_down``): callers then do without it. A caller whose call
+    fails with one of ``REDIS_ERRORS`` calls ``redis_mark_down``.
+
+    Kept once per process (building a client object costs more than the round trip) and
+    forgotten when the CACHES setting changes (tests)."""
+    global _client
+    if _client is _UNSET:
+        from django.core.cache import caches
+
+        backend = caches["default"]  # ``cache`` is a proxy, not the backend itself
+        redis = isinstance(backend, django_redis.RedisCache)
+        _client = backend._cache.get_client(write=True) if redis else None
+    if _client is not None and redis_down():
+        return None
+    return _client
+
+
+def redis_configured() -> bool:
+    """Whether the cache is Redis (so ``raw_redis()`` answering None means it is down)."""
+    raw_redis()
+    return _client is not None
+
+
+def redis_script(source: str) -> Any:
+    """The Lua script ``source`` registered with ``raw_redis()``'s client, once per process
+    (calling it runs EVALSHA, loading the script again if the server forgot it)."""
+    script = _scripts.get(source)
+    if script is None:
+        script = _scripts[source] = raw_redis().register_script(source)
+    return script
+
+
+_UNSET = object()
+_client: Any = _UNSET
+_scripts: dict[str, Any] = {}
+
+
+@receiver(setting_changed)
+def _forget_client(*, setting: str, **kwargs: Any) -> None:
+    global _client
+    if setting == "CACHES":
+        _client = _UNSET
+        _scripts.clear()
 
 
 def redis_status() -> str | None:

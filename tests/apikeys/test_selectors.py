@@ -203,7 +203,7 @@ def test_deleting_a_user_refuses_their_cached_key_at_once():
 def test_the_cached_check_keeps_no_password_hash(django_assert_num_queries):
     import pickle
 
-    from apikeys.throttling import raw_redis
+    from smsbox.cache import raw_redis
 
     api_key = ApiKeyFactory()
     api_key_authenticate(api_key.raw_key)
@@ -221,7 +221,7 @@ def test_the_cached_check_keeps_no_password_hash(django_assert_num_queries):
 
 def test_a_cached_check_answers_fresh_instances_each_time():
     from apikeys.selectors import api_key_from_cache
-    from apikeys.throttling import raw_redis
+    from smsbox.cache import raw_redis
 
     api_key = ApiKeyFactory()
     api_key_authenticate(api_key.raw_key)

@@ -2,7 +2,7 @@
 
 from redis.connection import AbstractConnection
 
-from apikeys.throttling import raw_redis
+from smsbox.cache import raw_redis
 
 
 class RedisRoundTrips:

@@ -13,12 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apikeys.throttling import raw_redis
 from providers.models import Country, Service
 from rentals import activation_cache, selectors, services
 from rentals.errors import NoActivation
 from rentals.lifecycle import rentals_erase_personal_data
 from rentals.models import Activation
+from smsbox.cache import raw_redis
 from tests.factories import ActivationFactory, ApiKeyFactory, UserFactory
 from tests.handler.conftest import Handler
 from tests.rentals.conftest import fund, make_simulator, sms_arrives
