@@ -17,6 +17,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import re
 import sys
 import time
 from pathlib import Path
@@ -49,27 +50,47 @@ def main() -> int:
         raise SystemExit(f"getNumber answered {answer!r}: seed the database first")
     ident = answer.split(":")[1]
     endpoints = {
-        "ping": ("/healthz/ping", {}),
-        "getStatus": (f"{handler}&action=getStatus&id={ident}", {}),
-        "detail": (f"/api/v1/activations/{ident}/", {"HTTP_X_API_KEY": API_KEY}),
-        "getNumber": (f"{handler}&action=getNumber&service=tg&country=187", {}),
+        "ping": (client, "/healthz/ping", {}, 200),
+        "getStatus": (client, f"{handler}&action=getStatus&id={ident}", {}, 200),
+        "detail": (client, f"/api/v1/activations/{ident}/", {"HTTP_X_API_KEY": API_KEY}, 200),
+        "getNumber": (client, f"{handler}&action=getNumber&service=tg&country=187", {}, 200),
     }
+    poll = _poll_client()
+    if poll is not None:
+        endpoints["poll"] = poll
     wanted = args.endpoint or list(endpoints)
     print(f"{'endpoint':<12}{'µs/req':>10}{'cpu µs':>8}{'queries':>9}{'atomic':>8}{'redis':>7}")
     for name in wanted:
-        url, headers = endpoints[name]
+        own_client, url, headers, status = endpoints[name]
         count = max(50, args.requests // 10) if name == "getNumber" else args.requests
-        _measure(client, name, url, headers, count, args.top)
+        _measure(own_client, name, url, headers, count, args.top, status)
     return 0
 
 
-def _measure(client, name, url, headers, count, top) -> None:
+def _poll_client():
+    """The My Numbers poll of bench/run.py's customer with 20 open orders (signed in by a
+    client of its own), as a browser sends it: with the digest, 204 while nothing changed."""
+    from django.test import Client
+
+    from smsbox.models import User
+
+    user = User.objects.filter(email="numbers@bench.example").first()
+    if user is None:
+        return None
+    client = Client()
+    client.force_login(user)
+    page = client.get("/numbers/live/").content.decode()
+    digest = re.search(r"\?v=(\w+)", page).group(1)
+    return client, f"/numbers/live/?v={digest}", {}, 204
+
+
+def _measure(client, name, url, headers, count, top, status=200) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(20):  # warm caches and connections
         response = client.get(url, **headers)
-        assert response.status_code == 200, response.content
+        assert response.status_code == status, response.content
     redis_calls = _RedisCounter()
     with CaptureQueriesContext(connection) as queries, redis_calls:
         response = client.get(url, **headers)

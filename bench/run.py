@@ -271,7 +271,7 @@ def _buy_one(base: str) -> int:
 def _poll_url(base: str, cookie: str) -> str:
     """The fragment's URL with the digest its last answer carried, as the browser polls it."""
     page = httpx.get(f"{base}/numbers/live/", headers={"Cookie": cookie}).text
-    return f"{base}/numbers/live/?v=" + re.search(r"\?v=([0-9a-f]+)", page).group(1)
+    return f"{base}/numbers/live/?v=" + re.search(r"\?v=(\w+)", page).group(1)
 
 
 def _warm_up(runs) -> None:

@@ -10,7 +10,8 @@ class RentalsConfig(AppConfig):
         from providers.signals import upstream_sms_received
         from rentals import lifecycle, selectors  # noqa: F401  (lifecycle registers a handler)
         from rentals.activation_cache import on_activation_written
-        from rentals.models import Activation
+        from rentals.models import Activation, Rental, SmsMessage
+        from rentals.orders_version import on_order_written
         from rentals.rental_selectors import rental_deletion_guard, rentals_frozen_amount
         from rentals.services.intake import on_upstream_sms
         from smsbox.lifecycle import register_deletion_guard
@@ -21,6 +22,11 @@ class RentalsConfig(AppConfig):
         # Every write of an activation drops its cached copy (rentals.activation_cache).
         post_save.connect(on_activation_written, sender=Activation, dispatch_uid="act-status-s")
         post_delete.connect(on_activation_written, sender=Activation, dispatch_uid="act-status-d")
+        # ... and so does every write of an order or an SMS to My Numbers' version of the list.
+        for model in (Activation, Rental, SmsMessage):
+            for signal in (post_save, post_delete):
+                uid = f"orders-version-{model.__name__}-{signal is post_save}"
+                signal.connect(on_order_written, sender=model, dispatch_uid=uid)
         register_frozen_source(selectors.activations_frozen_amount)
         register_deletion_guard(selectors.activations_deletion_guard)
         register_deletion_guard(rental_deletion_guard)

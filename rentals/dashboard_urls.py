@@ -4,6 +4,12 @@ from django.urls import path
 
 from rentals.views import buy, developer, history, numbers, rent
 
+# My Numbers' live list, polled every few seconds while an order is open: smsbox.urls tries it
+# before the rest.
+polled = [
+    path("numbers/live/", numbers.numbers_fragment, name="dashboard-numbers-fragment"),
+]
+
 urlpatterns = [
     path("", buy.buy_page, name="home"),
     path("buy/", buy.buy_submit, name="dashboard-buy"),
@@ -12,7 +18,6 @@ urlpatterns = [
     path("rent/", rent.rent_page, name="dashboard-rent"),
     path("rent/buy/", rent.rent_submit, name="dashboard-rent-buy"),
     path("numbers/", numbers.numbers_page, name="dashboard-numbers"),
-    path("numbers/live/", numbers.numbers_fragment, name="dashboard-numbers-fragment"),
     path(
         "numbers/activations/<int:ident>/<str:action>/",
         numbers.activation_action,

@@ -272,7 +272,8 @@ _OPEN_RENTAL: list[str] = []  # filled with the Rental model on first use (it im
 
 @functools.cache
 def _open_orders_sql() -> str:
-    """Every open order's kind, id, state, code, flag, resend time, expiry and message count."""
+    """Every open order's kind, id, state, code, flag, resend time, expiry and message count
+    (the times as the database writes them: a digest needs no datetime objects)."""
     from rentals.models import Rental
 
     _OPEN_RENTAL.extend(str(state) for state in Rental.OPEN_STATES)
@@ -280,12 +281,13 @@ def _open_orders_sql() -> str:
     activation_states = ", ".join(["%s"] * len(_OPEN_ACTIVATION))
     rental_states = ", ".join(["%s"] * len(_OPEN_RENTAL))
     return (
-        "SELECT 'a', a.id, a.state, a.code, a.ready, a.resend_available_at, a.expires_at, "  # noqa: S608 (constants)
+        "SELECT 'a', a.id, a.state, a.code, a.ready, CAST(a.resend_available_at AS TEXT), "  # noqa: S608 (constants)
+        "CAST(a.expires_at AS TEXT), "
         f"(SELECT COUNT(*) FROM {messages} m WHERE m.activation_id = a.id) "
         f"FROM {Activation._meta.db_table} a "
         f"WHERE a.user_id = %s AND a.state IN ({activation_states}) "
         "UNION ALL "
-        "SELECT 'r', r.id, r.state, '', r.auto_renew, NULL, r.expires_at, "
+        "SELECT 'r', r.id, r.state, '', r.auto_renew, NULL, CAST(r.expires_at AS TEXT), "
         f"(SELECT COUNT(*) FROM {messages} m WHERE m.rental_id = r.id) "
         f"FROM {Rental._meta.db_table} r "
         f"WHERE r.user_id = %s AND r.state IN ({rental_states})"

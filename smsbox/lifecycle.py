@@ -34,6 +34,7 @@ from django.db.models.deletion import Collector
 from django.utils import timezone
 
 from smsbox import selectors
+from smsbox.auth_backends import user_copy_drop
 from smsbox.emails import email_send
 from smsbox.jobs import tracked_job
 from smsbox.models import User
@@ -212,6 +213,7 @@ def account_notify_inactive(*, user_id: int, step: selectors.NoticeStep, now: da
         )
         if not claimed:
             return False
+        user_copy_drop([user_id])
         user = selectors.with_last_seen(User.objects.filter(pk=user_id)).get()
         _send_notice(user, lead_days=step.lead_days, now=now)
     return True

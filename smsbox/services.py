@@ -19,6 +19,7 @@ from smsbox.account_errors import (
     VerificationLinkExpired,
     VerificationLinkInvalid,
 )
+from smsbox.auth_backends import user_copy_drop
 from smsbox.emails import email_send
 from smsbox.models import User
 
@@ -47,6 +48,7 @@ def user_record_activity(*, user: User, now=None) -> bool:
     user.last_activity_at = now
     if written:
         user.inactivity_notice_days = user.inactivity_notice_sent_at = None
+        user_copy_drop([user.pk])
     return bool(written)
 
 

@@ -293,6 +293,9 @@ SMSBOX_API_KEY_CACHE_SECONDS = env.int("SMSBOX_API_KEY_CACHE_SECONDS", default=3
 # What clients poll of an activation is copied to Redis for this many seconds at most; every
 # change drops the copy at once (rentals/activation_cache.py), so this only bounds a lost drop.
 SMSBOX_ACTIVATION_CACHE_SECONDS = env.int("SMSBOX_ACTIVATION_CACHE_SECONDS", default=30)
+# The signed-in user's row is copied to Redis for this many seconds at most; every change drops
+# the copy at once (smsbox/auth_backends.py), so this only bounds a lost drop.
+SMSBOX_USER_CACHE_SECONDS = env.int("SMSBOX_USER_CACHE_SECONDS", default=30)
 
 # --- smsbox -----------------------------------------------------------------------------------
 SMSBOX_CURRENCY = env.str("SMSBOX_CURRENCY", default="USD")
@@ -453,6 +456,10 @@ TEMPLATES[0]["OPTIONS"]["context_processors"] += [
 SMSBOX_DASHBOARD_PAGE_SIZE = env.int("SMSBOX_DASHBOARD_PAGE_SIZE", default=25)
 # My Numbers asks for changes this often (milliseconds) while an order is open.
 SMSBOX_DASHBOARD_POLL_MS = env.int("SMSBOX_DASHBOARD_POLL_MS", default=2000)
+# The version of a customer's open orders that the poll compares is kept this many seconds at
+# most in Redis; every change drops it at once (rentals/orders_version.py), so this only bounds
+# a lost drop.
+SMSBOX_DASHBOARD_VERSION_SECONDS = env.int("SMSBOX_DASHBOARD_VERSION_SECONDS", default=30)
 # The link that confirms a new e-mail address expires after this many hours.
 SMSBOX_EMAIL_CHANGE_LINK_HOURS = env.int("SMSBOX_EMAIL_CHANGE_LINK_HOURS", default=48)
 
@@ -502,9 +509,8 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 SILENCED_SYSTEM_CHECKS = [] if SMSBOX_STAFF_LOCKOUT else ["axes.W003"]  # its backend is off
+# Django's ModelBackend, reading the user row of each signed-in request by a prepared statement.
+AUTHENTICATION_BACKENDS = ["smsbox.auth_backends.UserBackend"]
 if SMSBOX_STAFF_LOCKOUT:
-    AUTHENTICATION_BACKENDS = [
-        "axes.backends.AxesStandaloneBackend",
-        "django.contrib.auth.backends.ModelBackend",
-    ]
+    AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
 OTP_TOTP_ISSUER = "smsbox"

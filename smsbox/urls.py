@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from providers.push import provider_push
+from rentals import dashboard_urls
 from smsbox import views
 from smsbox.api import api_not_found
 from smsbox.forms import EmailPasswordResetForm, LoginForm
@@ -22,6 +23,7 @@ handler500 = "smsbox.failures.server_error"
 
 urlpatterns = [
     path("healthz/ping", views.healthz_ping, name="healthz-ping"),
+    path("", include(dashboard_urls.polled)),  # My Numbers' poll
     # The client APIs before the rest: Django tries the patterns in order, and these are polled.
     path("", include("rentals.urls")),
     # The back office's cross-app pages (rentals/backoffice), behind the admin site's login.

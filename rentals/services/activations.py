@@ -46,6 +46,7 @@ from rentals.errors import (
     ReuseNotAvailable,
 )
 from rentals.models import Activation, NumberBan
+from rentals.orders_version import open_orders_changed
 from rentals.services.expiry import Expired, expire_batch_sql
 from rentals.services.policy import (
     purchases_allowed_check,
@@ -379,6 +380,7 @@ def _give_number_sql(activation: Activation, routed: RoutedPurchase) -> Activati
         cursor.execute(_GIVE_NUMBER, [*params, activation.pk])
         given = cursor.rowcount == 1
     activation_cache_drop([activation.pk])
+    open_orders_changed([activation.user_id])
     if not given:
         return None
     activation.provider = routed.provider
@@ -678,6 +680,7 @@ def _after_expiry(settled: list[Expired]) -> None:
     """What the row-by-row path does through ``save()`` and ``_close_upstream``: drop the
     cached copies and, after the commit, tell the upstreams, one task per action."""
     activation_cache_drop([row.id for row in settled])
+    open_orders_changed(row.user_id for row in settled)
     for action in ("cancel", "finish"):
         ids = [row.id for row in settled if row.upstream and row.action == action]
         if ids:

@@ -44,6 +44,7 @@ RETURNING a.id, a.user_id, a.price, a.state = 'expired', a.display_number,
 @dataclass(frozen=True)
 class Expired:
     id: int
+    user_id: int
     refunded: bool
     upstream: bool  # the upstream has a number to close
 
@@ -77,4 +78,4 @@ def expire_batch_sql(*, limit: int, now: datetime) -> list[Expired]:
         if refund and price > 0
     ]
     wallets_refund_batch(lines=lines, now=settled_at)
-    return [Expired(id=row[0], refunded=row[3], upstream=row[5]) for row in rows]
+    return [Expired(id=row[0], user_id=row[1], refunded=row[3], upstream=row[5]) for row in rows]

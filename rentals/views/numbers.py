@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from rentals import rental_selectors, selectors, services
 from rentals.api.activations import ACTIONS
 from rentals.models import Activation, Rental
+from rentals.orders_version import open_orders_current
 from rentals.services import rental_reorder
 from rentals.services import rentals as rental_services
 from smsbox.dashboard import error_flash, owned
@@ -83,12 +84,13 @@ def rental_row(rental: Rental, *, now: datetime) -> RentalRow:
 
 
 def _fragment_context(request: HttpRequest) -> dict:
+    version = open_orders_current(user=request.user)  # before the rows (orders_version)
     now = timezone.now()
     activations, rentals = selectors.open_orders_for_user(user=request.user)
     return {
         "activations": [activation_row(a, now=now) for a in activations],
         "rentals": [rental_row(r, now=now) for r in rentals],
-        "version": selectors.open_orders_version(user=request.user),
+        "version": version,
         "poll_ms": settings.SMSBOX_DASHBOARD_POLL_MS,
     }
 
@@ -103,10 +105,10 @@ def numbers_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def numbers_fragment(request: HttpRequest) -> HttpResponse:
-    """The order list, polled. A poll that brings the digest of what it shows (``v``) gets 204
+    """The order list, polled. A poll that brings the version of what it shows (``v``) gets 204
     while nothing changed: htmx keeps the page, and the countdowns run on in the browser."""
     known = request.GET.get("v", "")
-    if known and known == selectors.open_orders_version(user=request.user):
+    if known and known == open_orders_current(user=request.user):
         return HttpResponse(status=204)
     return _fragment(request)
 

@@ -26,7 +26,7 @@ def lockout(settings):
     settings.AXES_FAILURE_LIMIT = 3
     settings.AUTHENTICATION_BACKENDS = [
         "axes.backends.AxesStandaloneBackend",
-        "django.contrib.auth.backends.ModelBackend",
+        "smsbox.auth_backends.UserBackend",
     ]
 
 

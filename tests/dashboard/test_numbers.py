@@ -55,11 +55,15 @@ def test_the_fragment_of_twenty_open_orders_takes_a_fixed_number_of_queries(
         rental_purchase(user=customer, country=usa, hours=4)
     client_in.get("/numbers/live/")  # the session's first request writes its activity
 
-    # user, activations + their messages, rentals + their messages, the digest (1); the session
-    # is read through the cache
-    with django_assert_num_queries(6):
+    # activations + their messages, rentals + their messages; the session, the user and the
+    # version of the list are read from Redis
+    with django_assert_num_queries(4):
         response = client_in.get("/numbers/live/")
     assert response.content.decode().count('class="order"') == 20
+    version = response.content.decode().split("?v=")[1].split('"')[0]
+
+    with django_assert_num_queries(0):  # what a browser sends every 2 s: no SQL at all
+        assert client_in.get("/numbers/live/", {"v": version}).status_code == 204
 
 
 @pytest.mark.parametrize("htmx", [True, False])
