@@ -36,7 +36,7 @@ from providers.adapters.base import digits
 from providers.models import Country, Offer, Provider, PurchaseAttempt, Service
 from providers.pricing import PriceBook
 from providers.services import offer_mark_out_of_stock, purchase_attempt_record
-from providers.snapshot import price_book
+from providers.snapshot import offers_in_stock, price_book
 from smsbox.errors import ApplicationError
 from smsbox.money import format_money
 
@@ -95,11 +95,9 @@ def routable_offers(
 ) -> list[RoutedOffer]:
     """In-stock offers of enabled providers, cheapest retail first; raises ``MaxPriceTooLow``
     when there are some but none within ``max_price``."""
-    offers = Offer.objects.filter(
-        service=service, country=country, stock__gt=0, provider__enabled=True
-    ).select_related("provider")
+    offers = offers_in_stock(service_id=service.pk, country_id=country.pk)
     if operator:
-        offers = offers.filter(operator__in=["", operator])
+        offers = [o for o in offers if o.operator in ("", operator)]
     book = book or price_book()
     priced = []
     for o in offers:

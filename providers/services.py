@@ -19,6 +19,7 @@ from providers.adapters.simulator_settings import simulator_settings_errors
 from providers.models import Country, Offer, PriceRule, Provider, PurchaseAttempt, Service
 from providers.selectors import balance_cache_key
 from providers.signals import upstream_sms_received
+from providers.snapshot import snapshot_bump
 from smsbox.errors import InvalidInput
 from smsbox.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
@@ -194,6 +195,7 @@ def offers_sync(*, provider: Provider, batch_size: int = 1000) -> OffersSyncResu
             .exclude(stock=0)
             .update(stock=0, updated_at=started)
         )
+        snapshot_bump()  # bulk writes bypass the signals
     logger.info(
         "Synced %s offers of %s (%s vanished, %s skipped)", len(rows), provider, vanished, skipped
     )
@@ -205,6 +207,7 @@ def offers_sync(*, provider: Provider, batch_size: int = 1000) -> OffersSyncResu
 def offer_mark_out_of_stock(*, offer: Offer) -> None:
     """The upstream said NO_NUMBERS: stop routing to this offer until the next sync."""
     Offer.objects.filter(pk=offer.pk).update(stock=0)
+    snapshot_bump()  # the update bypasses the signals
 
 
 # --- price rules ------------------------------------------------------------------------------

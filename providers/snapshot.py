@@ -1,15 +1,15 @@
-"""A per-process copy of what every purchase reads and operators rarely change: the price
-rules and the catalog's lookups (service by code, country by SMS-Activate id).
+"""A per-process copy of what every purchase reads and operators and jobs change now and then:
+the price rules, the catalog's lookups (service by code, country by SMS-Activate id) and the
+in-stock offers of each service and country, with their providers.
 
 Each process keeps its copies beside the **version** they were read at; the version is one
-Redis key (the Django cache), read once per lookup. Every change to a price rule, a service, a
-country, an operator or a provider bumps it (signals for ``save()``/``delete()``, and the
-services that write with ``QuerySet.update()`` or ``bulk_create`` call ``snapshot_bump``), at
-once and again after the change commits, so a reader between the two cannot keep a copy read
-before the commit. A change made on one process is seen by every other at its next lookup.
-
-Offers are not kept here: their stock changes by bulk ``UPDATE`` on every sync and failed buy,
-and the providers' settings are read by the adapters; both are read from PostgreSQL each time.
+Redis key (the Django cache), read once per request (a request sees one version throughout) or,
+outside requests, once per lookup. Every change to a price rule, a service, a country, an
+operator, a provider or an offer bumps it (signals for ``save()``/``delete()``; the offers'
+sync, a buy that found no numbers and the other services that write with ``QuerySet.update()``
+or ``bulk_create`` call ``snapshot_bump``), at once and again after the change commits, so a
+reader between the two cannot keep a copy read before the commit. A change made on one process
+is seen by every other at its next request.
 """
 
 from __future__ import annotations
@@ -47,6 +47,15 @@ def snapshot_get(name: str, load: Callable[[], T]) -> T:
 
 
 def snapshot_version() -> str:
+    """The current version: read once per request (``snapshot_request_started``)."""
+    if getattr(_request, "active", False):
+        if _request.version is None:
+            _request.version = _read_version()
+        return _request.version
+    return _read_version()
+
+
+def _read_version() -> str:
     version = cache.get(VERSION_KEY)
     if version is None:  # first use, or Redis lost it: any new token will do
         cache.add(VERSION_KEY, secrets.token_hex(8), timeout=None)
@@ -64,6 +73,19 @@ def snapshot_bump() -> None:
 
 def _bump() -> None:
     cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
+    _request.version = None  # this request sees its own change at its next lookup
+
+
+# A request reads the version once: ``request_started`` / ``request_finished`` (providers.apps).
+_request = threading.local()
+
+
+def snapshot_request_started(**kwargs) -> None:
+    _request.active, _request.version = True, None
+
+
+def snapshot_request_finished(**kwargs) -> None:
+    _request.active, _request.version = False, None
 
 
 def snapshot_clear_local() -> None:
@@ -103,6 +125,28 @@ def price_book():
     from providers.pricing import PriceBook
 
     return snapshot_get("price_rules", PriceBook)
+
+
+def offers_in_stock(*, service_id: int, country_id: int) -> list:
+    """The in-stock offers of enabled providers for this service and country, each a fresh
+    instance with a fresh instance of its provider (callers may set attributes on them)."""
+    from providers.models import Offer
+
+    kept = snapshot_get(
+        f"offers:{service_id}:{country_id}",
+        lambda: list(
+            Offer.objects.filter(
+                service_id=service_id, country_id=country_id, stock__gt=0, provider__enabled=True
+            ).select_related("provider")
+        ),
+    )
+    return [_fresh_offer(offer) for offer in kept]
+
+
+def _fresh_offer(offer):
+    fresh = copy.copy(offer)
+    fresh.provider = copy.copy(offer.provider)
+    return fresh
 
 
 def _by(rows, key: Callable[[Any], Any]) -> dict:

@@ -54,6 +54,7 @@ from rentals.services.policy import (
     spend_policy_check_locked_sql,
     spend_policy_check_price,
     spend_policy_effective,
+    spend_policy_of,
 )
 from smsbox.errors import ApplicationError, InvalidInput
 from smsbox.models import User
@@ -107,23 +108,19 @@ def activation_purchase(
         existing = Activation.objects.filter(user=user, idempotency_key=key).first()
         if existing is not None:
             return _replayed(existing, service=service, country=country)
-    policy = spend_policy_effective(user=user)
     offers = _quoted_offers(
         service=service, country=country, operator=operator, max_price=max_price
     )
-    price = offers[0].retail_price
-    spend_policy_check_price(policy=policy, price=price)
     try:
-        activation = _open(
+        activation, banned = _open(
             user=user,
             service=service,
             country=country,
             operator=operator,
-            price=price,
+            price=offers[0].retail_price,
             key=key,
             webhook_url=webhook_url,
             replaces=replaces,
-            policy=policy,
         )
     except IntegrityError:
         existing = (
@@ -132,7 +129,6 @@ def activation_purchase(
         if existing is None:
             raise
         return _replayed(existing, service=service, country=country)
-    banned = list(NumberBan.objects.filter(user=user).values_list("phone", flat=True))
     if replaces is not None and replaces.phone:
         banned.append(replaces.phone)
     return _buy(activation, exclude_phones=banned, offers=offers)
@@ -168,9 +164,9 @@ def _open(
     key: str,
     webhook_url: str,
     replaces: Activation | None,
-    policy,
-) -> Activation:
-    """Step 1: in one transaction check the spend policy, record and charge."""
+) -> tuple[Activation, list[str]]:
+    """Step 1: in one transaction check the spend policy, record and charge. Answers the
+    activation and the numbers the customer banned (never to be given to them again)."""
     now = timezone.now()
     fields = dict(
         user=user,
@@ -187,7 +183,9 @@ def _open(
     )
     purchases_allowed_check(user=user)
     if connection.vendor == "postgresql":
-        return _open_sql(policy=policy, fields=fields)
+        return _open_sql(fields=fields)
+    policy = spend_policy_effective(user=user)
+    spend_policy_check_price(policy=policy, price=price)
     with transaction.atomic():
         _lock_customer(user.pk)
         spend_policy_check_locked(user=user, policy=policy, price=price)
@@ -198,18 +196,19 @@ def _open(
             reference=activation_reference(activation),
             memo=_charge_memo(activation),
         )
-    return activation
+    return activation, list(NumberBan.objects.filter(user=user).values_list("phone", flat=True))
 
 
 def _charge_memo(activation: Activation) -> str:
     return f"Activation {activation.display_number} ({activation.service.code})"
 
 
-def _open_sql(*, policy, fields: dict) -> Activation:
-    """Step 1 on PostgreSQL in three statements: lock the customer (reading their wallet and a
-    fresh activation id), count their open activations and today's spending under that lock,
-    then charge the wallet and insert the ledger entry and the activation in one round trip.
-    A taken display number (unique) rolls the attempt back and draws another."""
+def _open_sql(*, fields: dict) -> tuple[Activation, list[str]]:
+    """Step 1 on PostgreSQL in three statements: lock the customer (reading their wallet's id,
+    a fresh activation id, their own spend limits and their banned numbers), count their open
+    activations and today's spending under that lock, then charge the wallet and insert the
+    ledger entry and the activation in one round trip. A taken display number (unique) rolls
+    the attempt back and draws another."""
     user = fields["user"]
     for attempt in range(DISPLAY_NUMBER_ATTEMPTS):
         activation = Activation(
@@ -219,12 +218,16 @@ def _open_sql(*, policy, fields: dict) -> Activation:
         )
         try:
             with transaction.atomic():
-                wallet_id, activation.pk = _lock_customer_sql(user.pk)
-                if wallet_id is None:  # never deposited: no money, but the error says so
-                    wallet_id = wallet_get_or_create(user=user).pk
+                locked = _lock_customer_sql(user.pk)
+                activation.pk = locked.activation_id
+                policy = spend_policy_of(user=user, own=locked.own_policy)
+                spend_policy_check_price(policy=policy, price=activation.price)
                 spend_policy_check_locked_sql(
                     user_id=user.pk, policy=policy, price=activation.price
                 )
+                wallet_id = locked.wallet_id
+                if wallet_id is None:  # never deposited: no money, but the error says so
+                    wallet_id = wallet_get_or_create(user=user).pk
                 wallet_charge_recording(
                     wallet_id=wallet_id,
                     amount=activation.price,
@@ -241,21 +244,34 @@ def _open_sql(*, policy, fields: dict) -> Activation:
             continue
         activation._state.adding = False
         activation._state.db = connection.alias
-        return activation
+        return activation, locked.banned
     raise AssertionError("unreachable")
 
 
-def _lock_customer_sql(user_id: int) -> tuple[int | None, int]:
-    """The customer's row lock (first in the lock order), their wallet's id and the next
-    activation id, in one statement."""
+@dataclass(frozen=True)
+class _LockedCustomer:
+    wallet_id: int | None
+    activation_id: int
+    own_policy: tuple | None  # their SpendPolicy's (max price, daily cap, max concurrent)
+    banned: list[str]
+
+
+def _lock_customer_sql(user_id: int) -> _LockedCustomer:
+    """The customer's row lock (first in the lock order), with their wallet's id, the next
+    activation id, their own spend limits and their banned numbers, in one statement."""
     with connection.cursor() as cursor:
         cursor.execute(_LOCK_CUSTOMER, [user_id])
-        return cursor.fetchone()
+        wallet_id, activation_id, has_policy, *own, banned = cursor.fetchone()
+    return _LockedCustomer(wallet_id, activation_id, tuple(own) if has_policy else None, banned)
 
 
 _LOCK_CUSTOMER = """
-SELECT w.id, nextval(pg_get_serial_sequence('rentals_activation', 'id'))
-FROM smsbox_user u LEFT JOIN wallets_wallet w ON w.user_id = u.id
+SELECT w.id, nextval(pg_get_serial_sequence('rentals_activation', 'id')),
+    p.id IS NOT NULL, p.max_price, p.daily_cap, p.max_concurrent,
+    ARRAY(SELECT b.phone FROM rentals_numberban b WHERE b.user_id = u.id)
+FROM smsbox_user u
+LEFT JOIN wallets_wallet w ON w.user_id = u.id
+LEFT JOIN rentals_spendpolicy p ON p.user_id = u.id
 WHERE u.id = %s FOR UPDATE OF u
 """
 # Every column of the activation (fields added later included, with their defaults).
@@ -565,9 +581,7 @@ def activation_reuse(*, activation: Activation, actor: User | None = None) -> Ac
         raise ReuseNotAvailable("Only a completed activation's number can be used again.")
     if timezone.now() > old.created_at + window:
         raise ReuseNotAvailable("The number can no longer be used again.")
-    policy = spend_policy_effective(user=old.user)
-    spend_policy_check_price(policy=policy, price=old.price)
-    fresh = _open(
+    fresh, _ = _open(
         user=old.user,
         service=old.service,
         country=old.country,
@@ -576,7 +590,6 @@ def activation_reuse(*, activation: Activation, actor: User | None = None) -> Ac
         key="",
         webhook_url=old.webhook_url,
         replaces=None,
-        policy=policy,
     )
     Activation.objects.filter(pk=fresh.pk).update(reuses=old)
     fresh.reuses = old

@@ -38,7 +38,7 @@ from providers.router import (
     purchase_route_multi,
 )
 from rentals.errors import BadMultiService
-from rentals.models import Activation, NumberBan
+from rentals.models import Activation
 from rentals.services.activations import (
     _fail,
     _give_number,
@@ -47,11 +47,6 @@ from rentals.services.activations import (
     _mark_unknown,
     _open,
     _release,
-)
-from rentals.services.policy import (
-    EffectivePolicy,
-    spend_policy_check_price,
-    spend_policy_effective,
 )
 from smsbox.errors import ApplicationError
 from smsbox.models import User
@@ -75,21 +70,15 @@ def activations_purchase_multi(
     (every charge refunded), ``MaxPriceTooLow``, ``InsufficientFunds`` for the total (nothing
     charged) or a ``SpendLimitExceeded``."""
     services = _distinct(services)
-    policy = spend_policy_effective(user=user)
     offers = _quoted(services=services, country=country, operator=operator, max_price=max_price)
-    prices = [routed.retail_price for routed in offers[0].offers]
-    for price in prices:
-        spend_policy_check_price(policy=policy, price=price)
-    activations = _open_all(
+    activations, banned = _open_all(
         user=user,
         services=services,
         country=country,
         operator=operator,
-        prices=prices,
+        prices=[routed.retail_price for routed in offers[0].offers],
         webhook_url=webhook_url,
-        policy=policy,
     )
-    banned = list(NumberBan.objects.filter(user=user).values_list("phone", flat=True))
     return _buy_all(activations, exclude_phones=banned, offers=offers)
 
 
@@ -123,12 +112,12 @@ def _open_all(
     operator: str,
     prices: list[Decimal],
     webhook_url: str,
-    policy: EffectivePolicy,
-) -> list[Activation]:
+) -> tuple[list[Activation], list[str]]:
     """Step 1: one transaction around the single purchase's step 1 for each service, so the
-    policy sees the activations created before and one refused charge undoes them all."""
+    policy sees the activations created before and one refused charge or limit undoes them
+    all. Answers the activations and the numbers the customer banned."""
     with transaction.atomic():
-        return [
+        opened = [
             _open(
                 user=user,
                 service=service,
@@ -138,10 +127,10 @@ def _open_all(
                 key="",
                 webhook_url=webhook_url,
                 replaces=None,
-                policy=policy,
             )
             for service, price in zip(services, prices, strict=True)
         ]
+    return [activation for activation, _ in opened], opened[-1][1]
 
 
 def _buy_all(

@@ -36,16 +36,20 @@ class EffectivePolicy:
 def spend_policy_effective(*, user: User) -> EffectivePolicy:
     """The customer's own limits, each falling back to the setting of their tier."""
     own = SpendPolicy.objects.filter(user=user).first()
+    return spend_policy_of(
+        user=user, own=(own.max_price, own.daily_cap, own.max_concurrent) if own else None
+    )
+
+
+def spend_policy_of(*, user: User, own: tuple | None) -> EffectivePolicy:
+    """``spend_policy_effective`` from the customer's own limits already read: ``own`` is their
+    SpendPolicy's (max price, daily cap, max concurrent), None when they have none."""
     tier = spend_policy_tier(user=user)
-
-    def pick(field: str):
-        value = getattr(own, field, None) if own else None
-        return value if value is not None else getattr(tier, field)
-
+    max_price, daily_cap, max_concurrent = own or (None, None, None)
     return EffectivePolicy(
-        max_price=pick("max_price"),
-        daily_cap=pick("daily_cap"),
-        max_concurrent=pick("max_concurrent"),
+        max_price=tier.max_price if max_price is None else max_price,
+        daily_cap=tier.daily_cap if daily_cap is None else daily_cap,
+        max_concurrent=tier.max_concurrent if max_concurrent is None else max_concurrent,
     )
 
 

@@ -6,15 +6,17 @@ module dict, swapped in and out) and both share PostgreSQL and Redis."""
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from providers import snapshot
 from providers.catalog import catalog_load
-from providers.models import Country, PriceRule, Service
-from providers.services import price_rule_set
-from tests.factories import ProviderFactory, StaffFactory
+from providers.models import Country, Offer, PriceRule, Provider, Service
+from providers.services import offer_mark_out_of_stock, offers_sync, price_rule_set
+from tests.factories import OfferFactory, ProviderFactory, StaffFactory
+from tests.rentals.conftest import make_simulator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -138,3 +140,93 @@ def test_inside_a_transaction_nothing_is_kept(scope):
         assert retail(scope) == Decimal("1.50")
         transaction.set_rollback(True)
     assert retail(scope) == Decimal("2.00")  # the rolled-back rule was never kept
+
+
+# --- offers -----------------------------------------------------------------------------------
+@pytest.fixture
+def simulator_provider():
+    return make_simulator()
+
+
+def disable_provider(offer) -> None:
+    provider = Provider.objects.get(pk=offer.provider_id)
+    provider.enabled = False
+    provider.save()
+
+
+def in_stock(offer) -> list:
+    return snapshot.offers_in_stock(service_id=offer.service_id, country_id=offer.country_id)
+
+
+def test_offers_are_read_once_while_nothing_changes():
+    offer = OfferFactory(stock=5)
+    assert [o.pk for o in in_stock(offer)] == [offer.pk]
+    assert reads(lambda: in_stock(offer)) == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda offer: offer_mark_out_of_stock(offer=offer), id="a buy found none"),
+        pytest.param(lambda offer: Offer.objects.get(pk=offer.pk).delete(), id="deleted"),
+        pytest.param(disable_provider, id="provider disabled"),
+    ],
+)
+def test_an_offer_gone_from_stock_is_never_routed_by_another_process(change):
+    offer = OfferFactory(stock=5)
+    other = Process()
+    with other:
+        assert len(in_stock(offer)) == 1
+    change(offer)
+    with other:
+        assert in_stock(offer) == []
+
+
+def test_a_sync_is_seen_by_every_process(simulator_provider):
+    offers_sync(provider=simulator_provider)
+    offer = Offer.objects.filter(provider=simulator_provider, stock__gt=0).first()
+    other = Process()
+    with other:
+        assert offer.pk in [o.pk for o in in_stock(offer)]
+    Offer.objects.filter(pk=offer.pk).update(stock=0, cost=Decimal("9"))  # as if upstream did
+    offers_sync(provider=simulator_provider)  # the sync puts the upstream's figures back
+    with other:
+        [again] = [o for o in in_stock(offer) if o.pk == offer.pk]
+        assert again.cost == offer.cost
+
+
+def test_offers_are_fresh_instances_with_fresh_providers():
+    offer = OfferFactory(stock=5)
+    first = in_stock(offer)[0]
+    first.cost, first.provider.name = Decimal("99"), "changed in memory only"
+    again = in_stock(offer)[0]
+    assert (again.cost, again.provider.name) == (offer.cost, offer.provider.name)
+
+
+def test_a_request_reads_the_version_once():
+    offer = OfferFactory(stock=5)
+    snapshot.snapshot_request_started()
+    try:
+        assert len(in_stock(offer)) == 1
+        # Another process marks it out of stock: this request goes on with what it saw ...
+        Offer.objects.filter(pk=offer.pk).update(stock=0)
+        cache.set(snapshot.VERSION_KEY, "changed elsewhere", timeout=None)
+        assert len(in_stock(offer)) == 1
+    finally:
+        snapshot.snapshot_request_finished()
+    snapshot.snapshot_request_started()
+    try:
+        assert in_stock(offer) == []  # ... the next request reads the new version
+    finally:
+        snapshot.snapshot_request_finished()
+
+
+def test_a_request_sees_its_own_change():
+    offer = OfferFactory(stock=5)
+    snapshot.snapshot_request_started()
+    try:
+        assert len(in_stock(offer)) == 1
+        offer_mark_out_of_stock(offer=offer)
+        assert in_stock(offer) == []
+    finally:
+        snapshot.snapshot_request_finished()

@@ -24,7 +24,6 @@ from rentals.services import (
 )
 from rentals.services import multi as multi_module
 from rentals.services.multi import _deliver_all, _open_all
-from rentals.services.policy import spend_policy_effective
 from tests.factories import StaffFactory, UserFactory
 from tests.rentals.conftest import age, fund, make_simulator, sms_arrives
 from wallets.errors import InsufficientFunds
@@ -276,15 +275,15 @@ def test_a_crash_after_the_buy_is_settled_by_reconciliation(
 
 def _opened(customer, services, usa) -> list[Activation]:
     """Step 1 of the saga alone."""
-    return _open_all(
+    activations, _ = _open_all(
         user=customer,
         services=services,
         country=usa,
         operator="",
         prices=[Decimal("0.50")] * len(services),
         webhook_url="",
-        policy=spend_policy_effective(user=customer),
     )
+    return activations
 
 
 def test_an_order_taken_meanwhile_refunds_the_group_and_gives_back_the_rest(

@@ -14,7 +14,6 @@ from providers.router import purchase_route
 from rentals.models import Activation
 from rentals.services import activation_purchase, activations_reconcile
 from rentals.services.activations import _deliver, _open
-from rentals.services.policy import spend_policy_effective
 from rentals.status import smspool_code
 from tests.rentals.conftest import make_simulator
 from wallets.models import LedgerEntry
@@ -127,7 +126,7 @@ def test_an_upstream_that_cannot_answer_is_asked_again_then_refunded_at_expiry(
 
 def _crashed_purchase(customer, telegram, usa, *, bought: bool) -> Activation:
     """Step 1 of the saga, optionally step 2, then the process died."""
-    activation = _open(
+    activation, _ = _open(
         user=customer,
         service=telegram,
         country=usa,
@@ -136,7 +135,6 @@ def _crashed_purchase(customer, telegram, usa, *, bought: bool) -> Activation:
         key="",
         webhook_url="",
         replaces=None,
-        policy=spend_policy_effective(user=customer),
     )
     if bought:
         purchase_route(service=telegram, country=usa)

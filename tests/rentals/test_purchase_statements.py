@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from rentals.errors import ChannelsLimit, DailyCapReached
-from rentals.models import Activation
+from rentals.models import Activation, NumberBan
 from rentals.services import activation_cancel, activation_purchase
 from rentals.services.activations import (
     _INSERT_ACTIVATION,
@@ -26,6 +26,7 @@ from rentals.services.policy import (
     EffectivePolicy,
     spend_policy_check_locked,
     spend_policy_check_locked_sql,
+    spend_policy_set,
 )
 from tests.factories import UserFactory
 from tests.rentals.conftest import age, fund
@@ -34,11 +35,10 @@ from wallets.models import LedgerEntry, Wallet
 from wallets.services import Reference, wallet_charge_recording, wallet_get_or_create
 
 State = Activation.State
-NO_LIMITS = EffectivePolicy(max_price=None, daily_cap=None, max_concurrent=None)
 
 
-def open_one(customer, telegram, usa, price="0.50", policy=NO_LIMITS) -> Activation:
-    return _open(
+def open_one(customer, telegram, usa, price="0.50") -> Activation:
+    activation, _ = _open(
         user=customer,
         service=telegram,
         country=usa,
@@ -47,8 +47,8 @@ def open_one(customer, telegram, usa, price="0.50", policy=NO_LIMITS) -> Activat
         key="",
         webhook_url="",
         replaces=None,
-        policy=policy,
     )
+    return activation
 
 
 def balance(user) -> Decimal:
@@ -67,16 +67,28 @@ def test_the_customer_lock_answers_the_wallet_and_a_fresh_id_and_holds_the_row(c
             other.execute(
                 "SELECT 1 FROM smsbox_user WHERE id = %s FOR UPDATE NOWAIT", [customer.pk]
             )
-    assert first[0] == second[0] == wallet.pk
-    assert second[1] > first[1]
+    assert first.wallet_id == second.wallet_id == wallet.pk
+    assert second.activation_id > first.activation_id
+    assert (first.own_policy, first.banned) == (None, [])
 
 
 @pytest.mark.django_db
 def test_the_customer_lock_answers_no_wallet_for_a_customer_who_never_had_one():
     user = UserFactory()
     with transaction.atomic():
-        wallet_id, next_id = _lock_customer_sql(user.pk)
-    assert wallet_id is None and next_id > 0
+        locked = _lock_customer_sql(user.pk)
+    assert locked.wallet_id is None and locked.activation_id > 0
+
+
+@pytest.mark.django_db
+def test_the_customer_lock_answers_their_own_limits_and_banned_numbers(customer):
+    spend_policy_set(user=customer, max_price=Decimal("2"), max_concurrent=3)
+    NumberBan.objects.create(user=customer, phone="15550001111")
+    NumberBan.objects.create(user=UserFactory(), phone="15550002222")  # someone else's
+    with transaction.atomic():
+        locked = _lock_customer_sql(customer.pk)
+    assert locked.own_policy == (Decimal("2"), None, 3)
+    assert locked.banned == ["15550001111"]
 
 
 # --- the spend totals under the lock ----------------------------------------------------------
@@ -198,9 +210,9 @@ def test_charges_at_once_on_a_wallet_that_pays_for_three_take_three(customer):
 # --- step 1 as a whole ------------------------------------------------------------------------
 @pytest.mark.django_db(transaction=True)
 def test_step_one_is_one_transaction_of_at_most_four_statements(customer, telegram, usa):
-    policy = EffectivePolicy(max_price=None, daily_cap=Decimal("100"), max_concurrent=100)
+    spend_policy_set(user=customer, daily_cap=Decimal("100"), max_concurrent=100)
     with CaptureQueriesContext(connection) as queries:
-        activation = open_one(customer, telegram, usa, policy=policy)
+        activation = open_one(customer, telegram, usa)
     sent = [q["sql"] for q in queries.captured_queries]
     assert sent[0] == "BEGIN" and sent[-1] == "COMMIT" and sent.count("BEGIN") == 1, sent
     assert len(sent[1:-1]) <= 4, sent
