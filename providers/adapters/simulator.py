@@ -35,7 +35,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -186,6 +186,8 @@ class SimulatorAdapter(Adapter):
         they hold). Inside the caller's transaction."""
         from providers.models import Provider, SimulatedNumber
 
+        if connection.vendor == "postgresql":
+            return _locked_sequence_sql(self.provider.pk)
         Provider.objects.select_for_update().filter(pk=self.provider.pk).values_list("pk").first()
         sales = SimulatedNumber.objects.filter(provider=self.provider)
         return sales.aggregate(m=Max("sequence"))["m"] or 0
@@ -564,6 +566,33 @@ def simulator_deliver(*, number_id: int) -> bool:
             received_at=received_at,
         )
     return True
+
+
+# --- the buy's statements on PostgreSQL ----------------------------------------------------
+def _locked_sequence_sql(provider_id: int) -> int:
+    """``_locked_sequence`` in one round trip: the lock, then the last sequence, as two
+    statements of one query string (with Django's client-side binding, the default, psycopg
+    sends it as one simple query; ``server_side_binding`` would refuse it). Not one statement:
+    a statement reads with the snapshot taken when it started, so a MAX beside a FOR UPDATE
+    that waited for the lock would miss the sale of the transaction it waited for; the second
+    statement's snapshot is taken once the lock is held."""
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_and_last_sql(), [provider_id, provider_id])
+        cursor.nextset()
+        return cursor.fetchone()[0] or 0
+
+
+@functools.cache
+def _lock_and_last_sql() -> str:
+    from providers.models import Provider, SimulatedNumber
+
+    sales = SimulatedNumber._meta
+    return (
+        f"SELECT 1 FROM {Provider._meta.db_table} WHERE {Provider._meta.pk.column} = %s "  # noqa: S608 (constants)
+        "FOR UPDATE; "
+        f"SELECT MAX({sales.get_field('sequence').column}) FROM {sales.db_table} "
+        f"WHERE {sales.get_field('provider').column} = %s"
+    )
 
 
 def _message(raw: dict[str, Any]) -> UpstreamMessage:
