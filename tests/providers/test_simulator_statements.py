@@ -1,16 +1,20 @@
 """The simulator buy's hand-written statements on PostgreSQL, one test (or more) each: the
-provider's lock with the last sequence in one round trip."""
+provider's lock with the last sequence in one round trip, and the insert that draws the number
+from the pool's first candidates; a buy as a whole, and the same sales as the ORM's."""
 
 import threading
 import time
+from datetime import timedelta
+from decimal import Decimal
 
 import psycopg
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from providers.adapters import adapter_for
-from providers.adapters.simulator import _locked_sequence_sql
+from providers.adapters import NoNumbers, OutcomeUnknown, Transient, UpstreamRejected, adapter_for
+from providers.adapters.simulator import _insert_first_free, _locked_sequence_sql
 from providers.models import Country, Service, SimulatedNumber
 from tests.factories import ProviderFactory
 
@@ -113,7 +117,127 @@ def test_buys_at_once_sell_what_buys_one_after_another_sell(telegram, usa):
     assert len({phone for _, phone, _ in _sales(at_once)}) == 24
 
 
+# --- the insert that draws the number ---------------------------------------------------------
+@pytest.mark.django_db
+def test_the_insert_takes_the_first_candidate_no_open_order_of_the_provider_there_holds():
+    provider, other = simulator(), simulator()
+    candidates = ("10000000001", "10000000002", "10000000003", "10000000004", "10000000005")
+    _sale(provider, 1, phone=candidates[0], status="waiting").save()
+    _sale(provider, 2, phone=candidates[1], status="received").save()
+    _sale(provider, 3, phone=candidates[2], status="finished").save()
+    _sale(other, 1, phone=candidates[3]).save()
+    _sale(provider, 4, phone=candidates[4], country_id_sa=16).save()
+
+    drawn = []
+    for sequence in range(5, 9):  # each drawn number is held by the sale that drew it
+        number = _sale(provider, sequence)
+        if _insert_first_free(number, candidates):
+            drawn.append(number.phone)
+    # held by a finished order, by another provider's, in another country: free
+    assert drawn == list(candidates[2:])
+    assert not SimulatedNumber.objects.filter(provider=provider, sequence=8).exists()
+
+
+@pytest.mark.django_db
+def test_the_insert_writes_every_field_as_the_orm_does():
+    provider = simulator()
+    fields = dict(
+        kind="rent",
+        service_code="tg",
+        cost=Decimal("0.25"),
+        code="ABC123",
+        sms_due_at=timezone.now() + timedelta(seconds=30),
+        ends_at=timezone.now() + timedelta(hours=4),
+        created_at=timezone.now(),
+    )
+    by_orm = _sale(provider, 1, phone="10000000001", **fields)
+    by_orm.save(force_insert=True)
+    by_sql = _sale(provider, 2, **fields)
+    with CaptureQueriesContext(connection) as queries:
+        assert _insert_first_free(by_sql, ("10000000001", "10000000002"))
+
+    assert len(queries) == 1
+    assert (by_sql.phone, by_sql._state.adding) == ("10000000002", False)
+    stored = SimulatedNumber.objects.get(pk=by_sql.pk)
+    assert _columns(stored) == _columns(by_sql) == {**_columns(by_orm), "phone": "10000000002"}
+    by_sql.phone = "10000000003"  # as reuse does: the instance saves as any other
+    by_sql.save(update_fields=["phone"])
+    assert SimulatedNumber.objects.get(pk=by_sql.pk).phone == "10000000003"
+
+
+# --- a buy as a whole ---------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_a_buy_is_one_transaction_of_two_round_trips(telegram, usa):
+    provider = simulator()
+    adapter_for(provider).buy(service=telegram, country=usa)
+    with CaptureQueriesContext(connection) as queries:
+        bought = adapter_for(provider).buy(service=telegram, country=usa)
+
+    sent = [q["sql"] for q in queries.captured_queries]
+    assert sent[0] == "BEGIN" and sent[-1] == "COMMIT" and len(sent) == 4, sent
+    assert "FOR UPDATE" in sent[1] and sent[2].startswith("INSERT")
+    number = SimulatedNumber.objects.get(pk=int(bought.upstream_id))
+    assert (number.sequence, number.phone, number.status) == (2, bought.phone, "waiting")
+
+
+@pytest.mark.django_db
+def test_the_statements_sell_what_the_orm_sells(telegram, usa, monkeypatch):
+    """Injected failures, an exhausted pool (its first candidates all held) and rents ordered
+    again: the same outcomes and the same rows as the ORM, which SQLite takes."""
+    settings = {
+        "seed": 11,
+        "pool_size": 20,
+        "fail_no_numbers": 0.1,
+        "fail_timeout": 0.1,
+        "fail_transient": 0.1,
+    }
+    by_sql = _sell(simulator(**settings), telegram, usa)
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    by_orm = _sell(simulator(**settings), telegram, usa)
+
+    assert by_sql == by_orm
+    outcomes = [sale[0] for sale in by_sql]
+    assert {"bought", "NoNumbers", "OutcomeUnknown", "Transient", "UpstreamRejected"} <= set(
+        outcomes
+    )
+
+
 _NOWAIT = "SELECT 1 FROM providers_provider WHERE id = %s FOR UPDATE NOWAIT"
+
+
+def _sale(provider, sequence: int, **fields) -> SimulatedNumber:
+    defaults = dict(service_code="tg", country_id_sa=187, phone="", cost=Decimal("0.10"))
+    return SimulatedNumber(provider=provider, sequence=sequence, **{**defaults, **fields})
+
+
+def _columns(number: SimulatedNumber) -> dict:
+    skipped = {"id", "sequence"}
+    return {
+        f.attname: getattr(number, f.attname)
+        for f in SimulatedNumber._meta.concrete_fields
+        if f.attname not in skipped
+    }
+
+
+def _sell(provider, telegram, usa) -> list[tuple]:
+    """Fifty rents from a pool of twenty, every third one finished and ordered again later;
+    the outcome and the sale of each."""
+    adapter, ended, sold = adapter_for(provider), [], []
+    for n in range(50):
+        try:
+            if n % 4 == 3 and ended:
+                bought = adapter.rent_again(upstream_id=ended.pop(0), hours=2)
+            else:
+                bought = adapter.rent(service=telegram, country=usa, hours=2)
+            if n % 3 == 0:
+                adapter.rent_finish(upstream_id=bought.upstream_id)
+                ended.append(bought.upstream_id)
+            outcome = "bought"
+        except (NoNumbers, OutcomeUnknown, Transient, UpstreamRejected) as exc:
+            outcome = type(exc).__name__
+        sale = SimulatedNumber.objects.filter(provider=provider).order_by("sequence").last()
+        sold.append((outcome, sale.sequence, sale.kind, sale.phone, sale.status, sale.code))
+    return sold
 
 
 def _sales(provider) -> list[tuple]:
