@@ -193,10 +193,9 @@ class SimulatorAdapter(Adapter):
         statement."""
         country_id = number.country_id_sa
         if connection.vendor == "postgresql":
-            in_order = self._in_order(country_id, start)
-            if _insert_first_free(number, in_order[:_FIRST_CANDIDATES]):
+            if _insert_first_free(number, self._in_order(country_id, start, _FIRST_CANDIDATES)):
                 return None
-            number.phone = self._first_free(country_id, in_order) or ""
+            number.phone = self._first_free(country_id, self._in_order(country_id, start)) or ""
         else:
             number.phone = self._phone(country_id, start) or ""
         if _write(number):
@@ -242,21 +241,22 @@ class SimulatorAdapter(Adapter):
         return None
 
     def _phone(self, country_id: int, start: float) -> str | None:
-        in_order = self._in_order(country_id, start)
         # Usually one of the first few is free: ask about those only, then about the rest.
-        head = in_order[:_FIRST_CANDIDATES]
+        head = self._in_order(country_id, start, _FIRST_CANDIDATES)
         open_numbers = self._open_numbers(country_id)
         busy = set(open_numbers.filter(phone__in=head).values_list("phone", flat=True))
         for phone in head:
             if phone not in busy:
                 return phone
-        return self._first_free(country_id, in_order)
+        return self._first_free(country_id, self._in_order(country_id, start))
 
-    def _in_order(self, country_id: int, start: float) -> tuple[str, ...]:
-        """The pool in the order a sale drawing ``start`` tries it."""
+    def _in_order(self, country_id: int, start: float, count: int | None = None) -> tuple[str, ...]:
+        """The first ``count`` numbers of the pool (all of them by default) in the order a sale
+        drawing ``start`` tries them, without copying the rest of a large pool."""
         pool = self._pool(country_id)
         first = int(start * len(pool))
-        return pool[first:] + pool[:first]
+        count = len(pool) if count is None else min(count, len(pool))
+        return pool[first : first + count] + pool[: max(first + count - len(pool), 0)]
 
     def _first_free(self, country_id: int, in_order: tuple[str, ...]) -> str | None:
         """The first of ``in_order`` no open order holds, reading every open number."""
