@@ -35,7 +35,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -61,6 +61,7 @@ from smsbox.outbox import task_enqueue
 
 _CALLING_CODES = {0: "7", 1: "380", 2: "7", 6: "62", 16: "44", 43: "49", 187: "1"}
 _FAILED = "failed"  # status of a draw that sold nothing (kept so the sequence moves on)
+_HELD = ("waiting", "received")  # statuses of the orders that hold their number
 
 
 _FIRST_CANDIDATES = 16  # pool numbers asked about first when a sale draws its number
@@ -79,6 +80,15 @@ def _phone_pool(seed: str, country_id: int, size: int) -> tuple[str, ...]:
 def _sale_status(failure: UpstreamError | None) -> str:
     """A sale stays open unless it definitely failed (an injected timeout did sell)."""
     return _FAILED if failure and not isinstance(failure, OutcomeUnknown) else "waiting"
+
+
+def _write(number) -> bool:
+    """Write the sale ``number``, as failed when no number could be had for it (no phone);
+    whether it has one."""
+    if not number.phone:
+        number.status = _FAILED
+    number.save(force_insert=True)
+    return bool(number.phone)
 
 
 class SimulatorAdapter(Adapter):
@@ -153,32 +163,52 @@ class SimulatorAdapter(Adapter):
             draw, start, code, late = self._sale_draw(sequence)
             service_code = service.code if service else "full"
             failure = self._failure(draw, service, country.sms_activate_id, max_cost)
-            sells = failure is None or isinstance(failure, OutcomeUnknown)
-            wanted, phone = phone, ""
-            if sells and wanted is None:
-                phone = self._phone(country.sms_activate_id, start)
-                if phone is None:
-                    failure = NoNumbers("The simulator's pool for this country is exhausted.")
-            elif sells:
-                phone = self._free(wanted)
-                if phone is None:
-                    failure = UpstreamRejected("The number is taken.", extra={"token": "RENT_DIE"})
-            number = SimulatedNumber.objects.create(
+            number = SimulatedNumber(
                 provider=self.provider,
                 sequence=sequence,
                 kind=kind,
                 service_code=service_code,
                 country_id_sa=country.sms_activate_id,
-                phone=phone or "",
+                phone="",
                 cost=self._cost(service_code),
                 status=_sale_status(failure),
                 code=code,
                 sms_due_at=self._due(late < self.conf["late_sms"]),
                 ends_at=timezone.now() + timedelta(hours=hours) if hours else None,
             )
+            if number.status == _FAILED:  # sold nothing: no number to draw
+                number.save(force_insert=True)
+            elif phone is None:
+                failure = self._write_pooled(number, start) or failure
+            else:
+                failure = self._write_held(number, phone) or failure
             if number.status == "waiting":
                 self._schedule(number)
         return number, failure
+
+    def _write_pooled(self, number, start: float) -> NoNumbers | None:
+        """Write the sale ``number`` with the first number of the pool from ``start`` that no
+        open order holds; with every number held, as failed, answering NoNumbers. Usually one of
+        the first few is free: on PostgreSQL, those are asked about and the sale written in one
+        statement."""
+        country_id = number.country_id_sa
+        if connection.vendor == "postgresql":
+            if _insert_first_free(number, self._in_order(country_id, start, _FIRST_CANDIDATES)):
+                return None
+            number.phone = self._first_free(country_id, self._in_order(country_id, start)) or ""
+        else:
+            number.phone = self._phone(country_id, start) or ""
+        if _write(number):
+            return None
+        return NoNumbers("The simulator's pool for this country is exhausted.")
+
+    def _write_held(self, number, phone: str) -> UpstreamRejected | None:
+        """Write the sale ``number`` of ``phone``; as failed, answering ``RENT_DIE``, while
+        another order of the provider holds it."""
+        number.phone = self._free(phone) or ""
+        if _write(number):
+            return None
+        return UpstreamRejected("The number is taken.", extra={"token": "RENT_DIE"})
 
     def _locked_sequence(self) -> int:
         """The sequence number of the provider's last sale, under the provider's row lock (no
@@ -186,6 +216,8 @@ class SimulatorAdapter(Adapter):
         they hold). Inside the caller's transaction."""
         from providers.models import Provider, SimulatedNumber
 
+        if connection.vendor == "postgresql":
+            return _locked_sequence_sql(self.provider.pk)
         Provider.objects.select_for_update().filter(pk=self.provider.pk).values_list("pk").first()
         sales = SimulatedNumber.objects.filter(provider=self.provider)
         return sales.aggregate(m=Max("sequence"))["m"] or 0
@@ -209,30 +241,40 @@ class SimulatorAdapter(Adapter):
         return None
 
     def _phone(self, country_id: int, start: float) -> str | None:
-        from providers.models import SimulatedNumber
-
-        pool = self._pool(country_id)
-        first = int(start * len(pool))
-        in_order = pool[first:] + pool[:first]
-        open_numbers = SimulatedNumber.objects.filter(
-            provider=self.provider, country_id_sa=country_id, status__in=["waiting", "received"]
-        )
         # Usually one of the first few is free: ask about those only, then about the rest.
-        head = in_order[:_FIRST_CANDIDATES]
+        head = self._in_order(country_id, start, _FIRST_CANDIDATES)
+        open_numbers = self._open_numbers(country_id)
         busy = set(open_numbers.filter(phone__in=head).values_list("phone", flat=True))
         for phone in head:
             if phone not in busy:
                 return phone
-        busy = set(open_numbers.values_list("phone", flat=True))
+        return self._first_free(country_id, self._in_order(country_id, start))
+
+    def _in_order(self, country_id: int, start: float, count: int | None = None) -> tuple[str, ...]:
+        """The first ``count`` numbers of the pool (all of them by default) in the order a sale
+        drawing ``start`` tries them, without copying the rest of a large pool."""
+        pool = self._pool(country_id)
+        first = int(start * len(pool))
+        count = len(pool) if count is None else min(count, len(pool))
+        return pool[first : first + count] + pool[: max(first + count - len(pool), 0)]
+
+    def _first_free(self, country_id: int, in_order: tuple[str, ...]) -> str | None:
+        """The first of ``in_order`` no open order holds, reading every open number."""
+        busy = set(self._open_numbers(country_id).values_list("phone", flat=True))
         return next((phone for phone in in_order if phone not in busy), None)
+
+    def _open_numbers(self, country_id: int):
+        from providers.models import SimulatedNumber
+
+        return SimulatedNumber.objects.filter(
+            provider=self.provider, country_id_sa=country_id, status__in=_HELD
+        )
 
     def _free(self, phone: str) -> str | None:
         """``phone`` when no open order of the provider holds it."""
         from providers.models import SimulatedNumber
 
-        held = SimulatedNumber.objects.filter(
-            provider=self.provider, phone=phone, status__in=["waiting", "received"]
-        )
+        held = SimulatedNumber.objects.filter(provider=self.provider, phone=phone, status__in=_HELD)
         return None if held.exists() else phone
 
     def _due(self, late: bool):
@@ -564,6 +606,82 @@ def simulator_deliver(*, number_id: int) -> bool:
             received_at=received_at,
         )
     return True
+
+
+# --- the buy's statements on PostgreSQL ----------------------------------------------------
+def _locked_sequence_sql(provider_id: int) -> int:
+    """``_locked_sequence`` in one round trip: the lock, then the last sequence, as two
+    statements of one query string (with Django's client-side binding, the default, psycopg
+    sends it as one simple query; ``server_side_binding`` would refuse it). Not one statement:
+    a statement reads with the snapshot taken when it started, so a MAX beside a FOR UPDATE
+    that waited for the lock would miss the sale of the transaction it waited for; the second
+    statement's snapshot is taken once the lock is held."""
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_and_last_sql(), [provider_id, provider_id])
+        cursor.nextset()
+        return cursor.fetchone()[0] or 0
+
+
+@functools.cache
+def _lock_and_last_sql() -> str:
+    from providers.models import Provider, SimulatedNumber
+
+    sales = SimulatedNumber._meta
+    return (
+        f"SELECT 1 FROM {Provider._meta.db_table} WHERE {Provider._meta.pk.column} = %s "  # noqa: S608 (constants)
+        "FOR UPDATE; "
+        f"SELECT MAX({sales.get_field('sequence').column}) FROM {sales.db_table} "
+        f"WHERE {sales.get_field('provider').column} = %s"
+    )
+
+
+def _insert_first_free(number, candidates: tuple[str, ...]) -> bool:
+    """Write the sale ``number`` with the first of ``candidates`` that no open order of its
+    provider in its country holds, in one statement; False, nothing written, when every one is
+    held. Under the provider's row lock, as every sale is drawn."""
+    values = [
+        f.get_db_prep_save(f.pre_save(number, True), connection)
+        for f in _insert_fields()
+        if f.name != "phone"
+    ]
+    params = [*values, list(candidates), number.provider_id, number.country_id_sa, *_HELD]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_first_free_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    number.pk, number.phone = row
+    number._state.adding = False
+    number._state.db = connection.alias
+    return True
+
+
+@functools.cache
+def _insert_fields() -> list:
+    """Every column of a sale but its id (fields added later included, with their defaults)."""
+    from providers.models import SimulatedNumber
+
+    return [f for f in SimulatedNumber._meta.concrete_fields if not f.primary_key]
+
+
+@functools.cache
+def _insert_first_free_sql() -> str:
+    from providers.models import SimulatedNumber
+
+    meta = SimulatedNumber._meta
+    table, fields = meta.db_table, _insert_fields()
+    provider, country, phone, status = (
+        meta.get_field(name).column for name in ("provider", "country_id_sa", "phone", "status")
+    )
+    values = ", ".join("c.phone" if f.name == "phone" else "%s" for f in fields)
+    held = ", ".join(["%s"] * len(_HELD))
+    return (
+        f"INSERT INTO {table} ({', '.join(f.column for f in fields)}) "  # noqa: S608 (constants)
+        f"SELECT {values} FROM unnest(%s::text[]) WITH ORDINALITY AS c(phone, n) "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} s WHERE s.{provider} = %s "
+        f"AND s.{country} = %s AND s.{status} IN ({held}) AND s.{phone} = c.phone) "
+        f"ORDER BY c.n LIMIT 1 RETURNING {meta.pk.column}, {phone}"
+    )
 
 
 def _message(raw: dict[str, Any]) -> UpstreamMessage:

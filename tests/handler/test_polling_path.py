@@ -96,11 +96,13 @@ def test_get_number_reads_the_offers_and_price_rules_once(handler, customer, off
     assert answer.startswith("ACCESS_NUMBER:"), answer
     assert _reads_of(queries, "providers_offer") == 1
     assert _reads_of(queries, "providers_pricerule") == 1
-    # The simulator draws its number without reading the whole catalog or every open number.
+    # The simulator draws its number without reading the whole catalog or every open number:
+    # the statement that writes the sale asks about the pool's first candidates.
     assert _reads_of(queries, "providers_service") == 1  # the service parameter
+    assert _reads_of(queries, "providers_simulatednumber") == 0
     draws = [
         q["sql"]
         for q in queries.captured_queries
-        if q["sql"].startswith('SELECT "providers_simulatednumber"."phone"')
+        if q["sql"].startswith("INSERT INTO providers_simulatednumber")
     ]
-    assert len(draws) == 1 and '"phone" IN (' in draws[0]
+    assert len(draws) == 1 and "unnest(" in draws[0]

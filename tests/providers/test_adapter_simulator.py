@@ -14,7 +14,7 @@ from providers.adapters import (
     UpstreamStatus,
     adapter_for,
 )
-from providers.models import Country, PurchaseAttempt, Service, SimulatedNumber
+from providers.models import Country, Provider, PurchaseAttempt, Service, SimulatedNumber
 from providers.signals import upstream_sms_received
 from tests.factories import ProviderFactory
 
@@ -57,6 +57,19 @@ def test_the_same_seed_gives_the_same_numbers_and_codes(tg, usa):
     assert all(p.startswith("1") and len(p) == 11 for p in first[0])
     assert all(len(c) == 6 and c.isdigit() for c in first[1])
     assert len(set(first[0])) == 5  # numbers in use are not sold twice
+
+
+@pytest.mark.parametrize(
+    ("pool_size", "start"), [(40, 0.0), (40, 0.5), (40, 0.9), (40, 0.99), (5, 0.5)]
+)
+def test_the_first_candidates_are_the_head_of_the_pool_in_order(pool_size, start):
+    adapter = adapter_for(Provider(protocol="simulator", settings={"pool_size": pool_size}))
+    pool = adapter._pool(187)
+    first = int(start * len(pool))
+    in_order = pool[first:] + pool[:first]
+
+    assert adapter._in_order(187, start) == in_order
+    assert adapter._in_order(187, start, 16) == in_order[:16]
 
 
 def test_code_format_is_configurable(tg, usa):
