@@ -135,14 +135,20 @@ def spend_policy_check_locked(*, user: User, policy: EffectivePolicy, price: Dec
 
 def spend_policy_check_locked_sql(*, user_id: int, policy: EffectivePolicy, price: Decimal) -> None:
     """``spend_policy_check_locked`` in one statement (PostgreSQL): the customer's open
-    activations and today's spending, read through the partial index of open activations and
-    the customer's recent ones. Call with the user's row locked, in a statement after the one
-    that took the lock, so that it sees every purchase committed before."""
+    activations (through the partial index of open activations: as many as their limit lets them
+    have) and today's spending (through their recent ones), each only when a limit needs it.
+    Call with the user's row locked, in a statement after the one that took the lock, so that it
+    sees every purchase committed before."""
     if policy.max_concurrent is None and policy.daily_cap is None:
         return
     day = _start_of_day()
     with connection.cursor() as cursor:
-        cursor.execute(_TOTALS, [day, user_id, day])
+        if policy.daily_cap is None:
+            cursor.execute(_OPEN_COUNT, [user_id])
+        elif policy.max_concurrent is None:
+            cursor.execute(_SPENT, [user_id, day])
+        else:
+            cursor.execute(_TOTALS, [day, user_id, day])
         open_count, spent = cursor.fetchone()
     _check_totals(policy=policy, price=price, open_count=open_count, spent=spent)
 
@@ -153,6 +159,13 @@ def _in(states) -> str:
 
 # The open states as literals, so that the planner uses the partial index of open activations.
 _OPEN, _REFUNDED = _in(Activation.OPEN_STATES), _in(Activation.REFUNDED_STATES)
+_OPEN_COUNT = (
+    f"SELECT count(*), NULL FROM rentals_activation WHERE user_id = %s AND state IN {_OPEN}"  # noqa: S608 (constants)
+)
+_SPENT = (
+    "SELECT NULL, coalesce(sum(price), 0) FROM rentals_activation "  # noqa: S608 (constants)
+    f"WHERE user_id = %s AND created_at >= %s AND state NOT IN {_REFUNDED}"
+)
 _TOTALS = (
     f"SELECT count(*) FILTER (WHERE state IN {_OPEN}), "  # noqa: S608 (constants)
     f"coalesce(sum(price) FILTER (WHERE created_at >= %s AND state NOT IN {_REFUNDED}), 0) "

@@ -105,6 +105,9 @@ def test_the_totals_count_open_activations_and_todays_spending_like_the_orm(
     for policy, error in [
         (EffectivePolicy(None, None, 2), ChannelsLimit),  # two open: a third is refused
         (EffectivePolicy(None, spent_today + Decimal("0.49"), None), DailyCapReached),
+        # both limits set: one statement counts both
+        (EffectivePolicy(None, Decimal("100"), 2), ChannelsLimit),
+        (EffectivePolicy(None, spent_today + Decimal("0.49"), 5), DailyCapReached),
     ]:
         for check in (_orm_check, _sql_check):
             with pytest.raises(error) as refused:
@@ -123,7 +126,7 @@ def _sql_check(customer, policy, price):
 
 
 def _expected_extra(policy, spent):
-    if policy.max_concurrent is not None:
+    if policy.max_concurrent is not None and policy.max_concurrent <= 2:
         return {"limit": policy.max_concurrent}
     return {"spent": f"{spent:.2f}", "cap": f"{policy.daily_cap:.2f}"}
 
