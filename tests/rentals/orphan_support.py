@@ -41,13 +41,18 @@ def _closed_port() -> int:
 def unreachable(provider: Provider):
     """The provider cannot be reached (connection refused) until the block ends."""
     url = provider.base_url
-    Provider.objects.filter(pk=provider.pk).update(
-        base_url=f"http://127.0.0.1:{_closed_port()}/stubs/handler_api.php"
-    )
+    _set_base_url(provider, f"http://127.0.0.1:{_closed_port()}/stubs/handler_api.php")
     try:
         yield
     finally:
-        Provider.objects.filter(pk=provider.pk).update(base_url=url)
+        _set_base_url(provider, url)
+
+
+def _set_base_url(provider: Provider, url: str) -> None:
+    """As an operator changes it: saved, so every process's copy of the offers sees it."""
+    stored = Provider.objects.get(pk=provider.pk)
+    stored.base_url = url
+    stored.save(update_fields=["base_url"])
 
 
 def leaked(fake, provider: Provider) -> set[str]:
