@@ -42,12 +42,6 @@ end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
 """
-# KEYS: copy, token. ARGV: a new token, its lifetime.
-_DROP = """
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
-redis.call('DEL', KEYS[1])
-return 1
-"""
 
 
 def copy_read(copy_key: str, token_key: str) -> tuple[bytes | None, bytes | None]:
@@ -95,11 +89,11 @@ def _drop(pairs: list[tuple[str, str]]) -> None:
     client = raw_redis()
     if client is None:
         return
-    script = redis_script(_DROP)
     try:
-        pipe = client.pipeline(transaction=False)
-        for pair in pairs:
-            script(keys=pair, args=[secrets.token_hex(8), TOKEN_SECONDS], client=pipe)
+        pipe = client.pipeline(transaction=True)  # MULTI … EXEC: one round trip, all at once
+        for copy_key, token_key in pairs:
+            pipe.set(token_key, secrets.token_hex(8), ex=TOKEN_SECONDS)
+            pipe.delete(copy_key)
         pipe.execute()
     except REDIS_ERRORS as exc:  # the lifetime of the copies bounds the harm
         redis_mark_down(exc)
