@@ -11,8 +11,9 @@ reads the token along with its key check.
 
 The copy is whoever's activation it is: the selectors compare its owner with the caller. Without
 Redis (``make run`` on embedded defaults) nothing is cached and every poll reads the row.
-Changes made with ``QuerySet.update()`` bypass the signals: their callers call
-``activation_cache_drop`` themselves (``rentals.lifecycle``).
+Every save or delete of an activation drops its copy together with its owner's version of My
+Numbers (``rentals.orders_version.activations_written``, one round trip); changes made with
+``QuerySet.update()`` or plain SQL bypass the signals, so their callers drop it themselves.
 """
 
 from __future__ import annotations
@@ -145,9 +146,3 @@ def activation_cache_drop(activation_ids: Sequence[int]) -> None:
     """Drop the copies of ``activation_ids`` now and, inside a transaction, again after it
     commits."""
     copies_drop([activation_cache_keys(activation_id) for activation_id in activation_ids])
-
-
-def on_activation_written(sender, instance, created: bool = False, **kwargs) -> None:
-    """``post_save`` / ``post_delete`` of Activation: a new row has no copy yet."""
-    if not created:
-        activation_cache_drop([instance.pk])

@@ -9,7 +9,6 @@ class RentalsConfig(AppConfig):
 
         from providers.signals import upstream_sms_received
         from rentals import lifecycle, selectors  # noqa: F401  (lifecycle registers a handler)
-        from rentals.activation_cache import on_activation_written
         from rentals.models import Activation, Rental, SmsMessage
         from rentals.orders_version import on_order_written
         from rentals.rental_selectors import rental_deletion_guard, rentals_frozen_amount
@@ -19,10 +18,8 @@ class RentalsConfig(AppConfig):
 
         # Every upstream SMS (simulator, push, polling) reaches activations through this signal.
         upstream_sms_received.connect(on_upstream_sms, dispatch_uid="rentals.on_upstream_sms")
-        # Every write of an activation drops its cached copy (rentals.activation_cache).
-        post_save.connect(on_activation_written, sender=Activation, dispatch_uid="act-status-s")
-        post_delete.connect(on_activation_written, sender=Activation, dispatch_uid="act-status-d")
-        # ... and so does every write of an order or an SMS to My Numbers' version of the list.
+        # Every write of an order or an SMS drops My Numbers' version of the list and, for an
+        # activation, its cached copy (rentals.orders_version, rentals.activation_cache).
         for model in (Activation, Rental, SmsMessage):
             for signal in (post_save, post_delete):
                 uid = f"orders-version-{model.__name__}-{signal is post_save}"

@@ -19,7 +19,8 @@ from collections.abc import Iterable
 from django.conf import settings
 
 from rentals import selectors
-from rentals.models import Activation, Rental, SmsMessage
+from rentals.activation_cache import activation_cache_keys
+from rentals.models import Activation, Rental
 from smsbox.copies import copies_drop, copy_fill, copy_read
 from smsbox.models import User
 
@@ -42,15 +43,27 @@ def open_orders_changed(user_ids: Iterable[int]) -> None:
     copies_drop([_keys(user_id) for user_id in sorted(set(user_ids))])
 
 
+def activations_written(rows: Iterable[tuple[int, int]]) -> None:
+    """These activations, ``(id, owner's id)``, were written: drop their cached copies
+    (``rentals.activation_cache``) and their owners' versions, in one round trip now and,
+    inside a transaction, one more after it commits."""
+    rows = list(rows)
+    owners = sorted({user_id for _, user_id in rows})
+    copies_drop([*(activation_cache_keys(ident) for ident, _ in rows), *(_keys(u) for u in owners)])
+
+
 def on_order_written(sender, instance, **kwargs) -> None:
     """``post_save`` / ``post_delete`` of Activation, Rental and SmsMessage."""
+    if isinstance(instance, Activation):
+        activations_written([(instance.pk, instance.user_id)])
+        return
     user_id = _owner(instance)
     if user_id is not None:
         open_orders_changed([user_id])
 
 
 def _owner(instance) -> int | None:
-    if not isinstance(instance, SmsMessage):
+    if isinstance(instance, Rental):
         return instance.user_id
     for field, model in (("activation", Activation), ("rental", Rental)):
         order_id = getattr(instance, f"{field}_id")

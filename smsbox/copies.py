@@ -16,7 +16,8 @@ A copy has two keys: the copy itself and a token that every write of its row cha
   drops do nothing, and callers read the row.
 
 Used for what is read on every request and written rarely: the activations clients poll
-(``rentals.activation_cache``) and the signed-in user (``smsbox.auth_backends``).
+(``rentals.activation_cache``), the signed-in user (``smsbox.auth_backends``) and the version of
+a customer's open orders that My Numbers polls (``rentals.orders_version``).
 """
 
 from __future__ import annotations

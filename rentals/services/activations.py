@@ -34,7 +34,6 @@ from django.utils import timezone
 from providers.adapters import NoNumbers, OutcomeUnknown, Transient, UpstreamError, adapter_for
 from providers.models import Country, Service
 from providers.router import RoutedOffer, RoutedPurchase, purchase_route, routable_offers
-from rentals.activation_cache import activation_cache_drop
 from rentals.errors import (
     BadQuantity,
     BadStatus,
@@ -46,7 +45,7 @@ from rentals.errors import (
     ReuseNotAvailable,
 )
 from rentals.models import Activation, NumberBan
-from rentals.orders_version import open_orders_changed
+from rentals.orders_version import activations_written
 from rentals.services.expiry import Expired, expire_batch_sql
 from rentals.services.policy import (
     purchases_allowed_check,
@@ -395,8 +394,7 @@ def _give_number_sql(activation: Activation, routed: RoutedPurchase) -> Activati
     with scope, connection.cursor() as cursor:
         cursor.execute(_GIVE_NUMBER, [*params, activation.pk])
         given = cursor.rowcount == 1
-    activation_cache_drop([activation.pk])
-    open_orders_changed([activation.user_id])
+    activations_written([(activation.pk, activation.user_id)])
     if not given:
         return None
     activation.provider = routed.provider
@@ -692,8 +690,7 @@ def _expire_batch(*, limit: int, now: datetime) -> int:
 def _after_expiry(settled: list[Expired]) -> None:
     """What the row-by-row path does through ``save()`` and ``_close_upstream``: drop the
     cached copies and, after the commit, tell the upstreams, one task per action."""
-    activation_cache_drop([row.id for row in settled])
-    open_orders_changed(row.user_id for row in settled)
+    activations_written((row.id, row.user_id) for row in settled)
     for action in ("cancel", "finish"):
         ids = [row.id for row in settled if row.upstream and row.action == action]
         if ids:

@@ -36,3 +36,8 @@ def client_in(client, customer):
 def messages_of(response) -> list[str]:
     """The flash messages a page shows."""
     return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def shown_version(fragment: str) -> str:
+    """The version of the order list that a rendered My Numbers fragment polls with."""
+    return fragment.split("?v=")[1].split('"')[0]

@@ -9,7 +9,7 @@ from providers.models import Country
 from rentals.models import Activation, NumberBan, Rental
 from rentals.services import activation_purchase
 from rentals.services.rentals import rental_purchase
-from tests.dashboard.conftest import messages_of
+from tests.dashboard.conftest import messages_of, shown_version
 from tests.rentals.conftest import age, fund, sms_arrives
 from wallets.models import LedgerEntry
 
@@ -36,7 +36,7 @@ def test_the_fragment_stops_polling_when_nothing_is_open(client_in, customer):
 
 def test_a_poll_gets_204_until_the_code_comes(client_in, bought):
     first = client_in.get("/numbers/live/").content.decode()
-    version = first.split("?v=")[1].split('"')[0]
+    version = shown_version(first)
     assert client_in.get("/numbers/live/", {"v": version}).status_code == 204
 
     sms_arrives(bought, text="Your Telegram code is 424242")
@@ -60,7 +60,7 @@ def test_the_fragment_of_twenty_open_orders_takes_a_fixed_number_of_queries(
     with django_assert_num_queries(4):
         response = client_in.get("/numbers/live/")
     assert response.content.decode().count('class="order"') == 20
-    version = response.content.decode().split("?v=")[1].split('"')[0]
+    version = shown_version(response.content.decode())
 
     with django_assert_num_queries(0):  # what a browser sends every 2 s: no SQL at all
         assert client_in.get("/numbers/live/", {"v": version}).status_code == 204

@@ -13,6 +13,7 @@ from rentals.services import activation_cancel, activation_purchase, activations
 from rentals.services.rental_endings import rental_set_auto_renew
 from rentals.services.rentals import rental_purchase
 from smsbox.copies import copy_fill, copy_read
+from tests.dashboard.conftest import shown_version
 from tests.factories import UserFactory
 from tests.rentals.conftest import age, sms_arrives
 from tests.rentals.rental_support import sms_to
@@ -104,7 +105,7 @@ def test_a_change_while_the_list_renders_is_brought_by_the_next_poll(
     page = client.get("/numbers/live/").content.decode()
     monkeypatch.undo()
     assert "777777" in page
-    version = page.split("?v=")[1].split('"')[0]
+    version = shown_version(page)
     # The page was rendered with the version read before its rows: the next poll renders again.
     assert client.get("/numbers/live/", {"v": version}).status_code == 200
 
@@ -115,7 +116,7 @@ def test_without_redis_each_poll_reads_the_digest(
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     client.force_login(customer)
     page = client.get("/numbers/live/").content.decode()
-    version = page.split("?v=")[1].split('"')[0]
+    version = shown_version(page)
     assert client.get("/numbers/live/", {"v": version}).status_code == 204
     sms_arrives(bought, text="Your Telegram code is 313131")
     changed = client.get("/numbers/live/", {"v": version})
