@@ -675,12 +675,15 @@ def _insert_first_free_sql() -> str:
     )
     values = ", ".join("c.phone" if f.name == "phone" else "%s" for f in fields)
     held = ", ".join(["%s"] * len(_HELD))
+    # A scalar subquery, not NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti-join, which
+    # it may run by hashing every open number of the country (1.2 ms at 3 000 open), where
+    # this asks the index of open numbers about the candidates in turn until one is free.
     return (
         f"INSERT INTO {table} ({', '.join(f.column for f in fields)}) "  # noqa: S608 (constants)
         f"SELECT {values} FROM unnest(%s::text[]) WITH ORDINALITY AS c(phone, n) "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {table} s WHERE s.{provider} = %s "
-        f"AND s.{country} = %s AND s.{status} IN ({held}) AND s.{phone} = c.phone) "
-        f"ORDER BY c.n LIMIT 1 RETURNING {meta.pk.column}, {phone}"
+        f"WHERE (SELECT 1 FROM {table} s WHERE s.{provider} = %s "
+        f"AND s.{country} = %s AND s.{status} IN ({held}) AND s.{phone} = c.phone LIMIT 1) "
+        f"IS NULL ORDER BY c.n LIMIT 1 RETURNING {meta.pk.column}, {phone}"
     )
 
 
