@@ -4,7 +4,9 @@
 skips providers whose circuit breaker is open, buys, and fails over on every definite failure
 (no numbers, transient, upstream balance, credentials, refusal). It stops on ``OutcomeUnknown``
 and re-raises it carrying ``provider``, ``offer`` and ``attempts``: the number may have been
-bought, so the caller must reconcile rather than buy elsewhere. Every attempt is recorded.
+bought, so the caller must reconcile rather than buy elsewhere. Every attempt is recorded; with
+``record_bought=False`` the one that bought is left unsaved for the caller to write with what
+it records of the number (the purchase saga's step 3: one statement, one commit).
 It runs outside any transaction (step 2 of the purchase saga).
 """
 
@@ -35,7 +37,11 @@ from providers.adapters import (
 from providers.adapters.base import digits
 from providers.models import Country, Offer, Provider, PurchaseAttempt, Service
 from providers.pricing import PriceBook
-from providers.services import offer_mark_out_of_stock, purchase_attempt_record
+from providers.services import (
+    offer_mark_out_of_stock,
+    purchase_attempt_build,
+    purchase_attempt_record,
+)
 from providers.snapshot import offers_in_stock, price_book
 from smsbox.errors import ApplicationError
 from smsbox.money import format_money
@@ -128,10 +134,12 @@ def purchase_route(
     exclude_phones: Collection[str] = (),
     max_excluded: int = 3,
     offers: Sequence[RoutedOffer] | None = None,
+    record_bought: bool = True,
 ) -> RoutedPurchase:
     """Buy a number for ``service`` in ``country``; see the module docstring. ``offers``: what
     ``routable_offers`` answered for the same service, country and operator a moment ago (the
-    purchase saga quotes its price from them), so they are not read again; None reads them."""
+    purchase saga quotes its price from them), so they are not read again; None reads them.
+    ``record_bought``: False leaves the attempt that bought (the last of ``attempts``) unsaved."""
     if offers is None:
         offers = routable_offers(
             service=service, country=country, operator=operator, max_price=max_price
@@ -145,10 +153,15 @@ def purchase_route(
     last_error: UpstreamError | None = None
     for routed in offers:
         offer, provider = routed.offer, routed.offer.provider
-        if provider.pk in failed_providers or not breaker.breaker_allows(provider.pk):
+        if provider.pk in failed_providers:
+            continue
+        admission = breaker.breaker_admit(provider.pk)
+        if admission is None:
             continue
         while True:
-            attempt, bought, error = _try(offer, service, country, operator)
+            attempt, bought, error = _try(
+                offer, service, country, operator, admission=admission, record=record_bought
+            )
             attempts.append(attempt)
             if bought is None:
                 break
@@ -184,10 +197,11 @@ def purchase_route(
 
 
 def _timed_buy(
-    provider: Provider, buy: Callable[[], T]
+    provider: Provider, buy: Callable[[], T], admission: breaker.Admission | None = None
 ) -> tuple[T | None, UpstreamError | None, str, int]:
     """Run one upstream ``buy``: (its result or None, the error or None, the attempt's
-    outcome, the latency in ms). The provider's circuit breaker counts the buy once."""
+    outcome, the latency in ms). The provider's circuit breaker counts the buy once;
+    ``admission``: how the breaker let it through."""
     started = time.monotonic()
     bought, error = None, None
     try:
@@ -201,21 +215,32 @@ def _timed_buy(
     if outcome in _BREAKER_FAILURES:
         breaker.breaker_record_failure(provider.pk)
     else:
-        breaker.breaker_record_success(provider.pk)
+        breaker.breaker_record_success(provider.pk, admission=admission)
     return bought, error, outcome, latency_ms
 
 
-def _try(offer: Offer, service: Service, country: Country, operator: str):
-    """One buy from one offer's provider: (recorded attempt, bought number or None, error)."""
+def _try(
+    offer: Offer,
+    service: Service,
+    country: Country,
+    operator: str,
+    *,
+    admission: breaker.Admission | None = None,
+    record: bool = True,
+):
+    """One buy from one offer's provider: (its attempt, bought number or None, error). The
+    attempt is recorded, but for a number bought with ``record`` False."""
     provider = offer.provider
     bought, error, outcome, latency_ms = _timed_buy(
         provider,
         lambda: adapter_for(provider).buy(
             service=service, country=country, operator=operator, max_cost=offer.cost
         ),
+        admission,
     )
     note = error.message if error else _over_cost(offer, bought)
-    attempt = purchase_attempt_record(
+    write = purchase_attempt_record if record or bought is None else purchase_attempt_build
+    attempt = write(
         provider=provider,
         service=service,
         country=country,
@@ -250,8 +275,11 @@ def _over_cost(offer: Offer, bought: BoughtNumber | None) -> str:
 
 def _release(provider: Provider, attempt: PurchaseAttempt) -> None:
     """The customer banned this number: give it back upstream and mark the attempt."""
-    PurchaseAttempt.objects.filter(pk=attempt.pk).update(outcome=Outcome.EXCLUDED)
     attempt.outcome = Outcome.EXCLUDED
+    if attempt.pk is None:  # left for the caller to record
+        attempt.save(force_insert=True)
+    else:
+        PurchaseAttempt.objects.filter(pk=attempt.pk).update(outcome=Outcome.EXCLUDED)
     try:
         adapter_for(provider).release_unwanted(upstream_id=attempt.upstream_id)
     except UpstreamError as exc:
@@ -371,10 +399,11 @@ def purchase_route_multi(
     last_error: UpstreamError | None = None
     for candidate in offers:
         provider = candidate.provider
-        if not breaker.breaker_allows(provider.pk):
+        admission = breaker.breaker_admit(provider.pk)
+        if admission is None:
             continue
         while True:
-            tried, bought, error = _try_multi(candidate, services, country, operator)
+            tried, bought, error = _try_multi(candidate, services, country, operator, admission)
             attempts.extend(tried)
             if bought is None:
                 break
@@ -400,7 +429,11 @@ def purchase_route_multi(
 
 
 def _try_multi(
-    candidate: RoutedMultiOffer, services: Sequence[Service], country: Country, operator: str
+    candidate: RoutedMultiOffer,
+    services: Sequence[Service],
+    country: Country,
+    operator: str,
+    admission: breaker.Admission | None = None,
 ) -> tuple[list[PurchaseAttempt], BoughtMultiNumber | None, UpstreamError | None]:
     """One multi-service buy from one provider: (one recorded attempt per service, the bought
     number or None, the error). The breaker counts the buy once. A ``NoNumbers`` does not say
@@ -414,6 +447,7 @@ def _try_multi(
             operator=operator,
             max_costs={r.offer.service.code: r.offer.cost for r in candidate.offers},
         ),
+        admission,
     )
     attempts = [
         purchase_attempt_record(

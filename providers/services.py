@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from providers.adapters import OfferQuote, UpstreamError, adapter_for
@@ -249,7 +250,38 @@ def purchase_attempt_record(
     cost: Decimal | None = None,
     error: str = "",
 ) -> PurchaseAttempt:
-    return PurchaseAttempt.objects.create(
+    attempt = purchase_attempt_build(
+        provider=provider,
+        service=service,
+        country=country,
+        operator=operator,
+        outcome=outcome,
+        latency_ms=latency_ms,
+        upstream_id=upstream_id,
+        phone=phone,
+        cost=cost,
+        error=error,
+    )
+    attempt.save(force_insert=True)
+    return attempt
+
+
+def purchase_attempt_build(
+    *,
+    provider: Provider,
+    service: Service,
+    country: Country,
+    operator: str,
+    outcome: str,
+    latency_ms: int,
+    upstream_id: str = "",
+    phone: str = "",
+    cost: Decimal | None = None,
+    error: str = "",
+) -> PurchaseAttempt:
+    """``purchase_attempt_record`` without the write: for a caller that writes the attempt with
+    its own record (``purchase_attempt_insert_sql``, or ``save`` in its transaction)."""
+    return PurchaseAttempt(
         provider=provider,
         service=service,
         country=country,
@@ -260,6 +292,29 @@ def purchase_attempt_record(
         phone=phone,
         cost=cost,
         error=error[:255],
+    )
+
+
+def purchase_attempt_insert_sql(attempt: PurchaseAttempt) -> tuple[str, list]:
+    """The INSERT of the unsaved ``attempt`` and its parameters (PostgreSQL), for a caller that
+    sends it in the same statement as its own write (as a ``WITH`` clause)."""
+    fields = _attempt_fields()
+    values = [f.get_db_prep_save(f.pre_save(attempt, True), connection) for f in fields]
+    return _attempt_insert_sql(), values
+
+
+@functools.cache
+def _attempt_fields() -> list:
+    return [f for f in PurchaseAttempt._meta.concrete_fields if not f.primary_key]
+
+
+@functools.cache
+def _attempt_insert_sql() -> str:
+    fields = _attempt_fields()
+    return (
+        f"INSERT INTO {PurchaseAttempt._meta.db_table} "  # noqa: S608 (constants)
+        f"({', '.join(f.column for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"RETURNING {PurchaseAttempt._meta.pk.column}"
     )
 
 

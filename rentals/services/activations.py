@@ -34,6 +34,7 @@ from django.utils import timezone
 from providers.adapters import NoNumbers, OutcomeUnknown, Transient, UpstreamError, adapter_for
 from providers.models import Country, Service
 from providers.router import RoutedOffer, RoutedPurchase, purchase_route, routable_offers
+from providers.services import purchase_attempt_insert_sql
 from rentals.errors import (
     BadQuantity,
     BadStatus,
@@ -336,6 +337,7 @@ def _buy(
             max_price=activation.price,
             exclude_phones=exclude_phones,
             offers=offers,
+            record_bought=False,  # step 3 records the attempt with the number
         )
     except OutcomeUnknown as exc:
         return _mark_unknown(activation, exc)
@@ -358,6 +360,7 @@ def _deliver(activation: Activation, routed: RoutedPurchase) -> Activation:
             delivered = _give_number_orm(activation, routed)
     except IntegrityError:
         # Reconciliation gave this number to a crashed purchase meanwhile: it is that one's now.
+        _record_attempt(routed)  # rolled back with the number
         _fail(activation, reason="NUMBER_TAKEN")
         raise NoNumbers("The number went to another order.") from None
     if delivered is not None:
@@ -371,6 +374,7 @@ def _deliver(activation: Activation, routed: RoutedPurchase) -> Activation:
 
 def _give_number_orm(activation: Activation, routed: RoutedPurchase) -> Activation | None:
     with transaction.atomic():
+        _record_attempt(routed)
         locked = _lock_row(activation)
         if locked.state != State.PROCESSING:
             return None
@@ -386,17 +390,28 @@ def _give_number_orm(activation: Activation, routed: RoutedPurchase) -> Activati
 
 def _give_number_sql(activation: Activation, routed: RoutedPurchase) -> Activation | None:
     """Step 3 on PostgreSQL: one conditional UPDATE (only a purchase still ``processing`` gets
-    its number), in a savepoint when a caller's transaction is open; None when it was settled
-    meanwhile. The UPDATE bypasses the model's signals, so the cached copy is dropped here."""
+    its number) that also records the purchase attempt, in a savepoint when a caller's
+    transaction is open; None when it was settled meanwhile. The UPDATE bypasses the model's
+    signals, so the cached copy is dropped here."""
     now = timezone.now()
     params = [routed.provider.pk, routed.upstream_id, routed.phone, routed.cost, now]
+    attempt = routed.attempts[-1]
     scope = transaction.atomic() if connection.in_atomic_block else nullcontext()
     with scope, connection.cursor() as cursor:
-        cursor.execute(_GIVE_NUMBER, [*params, activation.pk])
-        given = cursor.rowcount == 1
+        if attempt.pk is None:
+            attempt_sql, attempt_params = purchase_attempt_insert_sql(attempt)
+            recording = (
+                f"WITH attempt AS ({attempt_sql}) "  # noqa: S608 (constants)
+                f"{_GIVE_NUMBER}RETURNING (SELECT id FROM attempt)"
+            )
+            cursor.execute(recording, [*attempt_params, *params, activation.pk])
+        else:
+            cursor.execute(_GIVE_NUMBER + "RETURNING %s", [*params, activation.pk, attempt.pk])
+        row = cursor.fetchone()
     activations_written([(activation.pk, activation.user_id)])
-    if not given:
+    if row is None:
         return None
+    attempt.pk, attempt._state.adding = row[0], False
     activation.provider = routed.provider
     activation.upstream_id, activation.phone, activation.cost = params[1:4]
     activation.state, activation.number_at = State.WAITING, now
@@ -408,6 +423,13 @@ UPDATE rentals_activation
 SET provider_id = %s, upstream_id = %s, phone = %s, cost = %s, state = 'waiting', number_at = %s
 WHERE id = %s AND state = 'processing'
 """
+
+
+def _record_attempt(routed: RoutedPurchase) -> None:
+    """Write the purchase attempt that bought the number, unless written already."""
+    attempt = routed.attempts[-1]
+    if attempt.pk is None:
+        attempt.save(force_insert=True)
 
 
 def _give_number(

@@ -192,6 +192,56 @@ def test_a_success_resets_the_count(settings):
     assert breaker.breaker_state(7) == breaker.CLOSED
 
 
+def test_a_success_admitted_clean_writes_nothing_and_one_admitted_after_failures_resets(
+    settings,
+):
+    settings.SMSBOX_BREAKER_FAILURES = 3
+    clean = breaker.breaker_admit(9)
+    assert clean == breaker.Admission(clean=True)
+    breaker.breaker_record_failure(9)  # another worker's failure, counted meanwhile
+    breaker.breaker_record_success(9, admission=clean)  # nothing to reset when admitted
+    breaker.breaker_record_failure(9)
+    breaker.breaker_record_failure(9)
+    assert breaker.breaker_state(9) == breaker.OPEN  # the failure meanwhile stood
+
+    settings.SMSBOX_BREAKER_FAILURES = 5
+    breaker.breaker_record_success(9)  # closed again
+    breaker.breaker_record_failure(9)
+    after_failure = breaker.breaker_admit(9)
+    assert after_failure == breaker.Admission(clean=False)
+    breaker.breaker_record_success(9, admission=after_failure)
+    assert breaker.breaker_admit(9) == breaker.Admission(clean=True)  # the count was reset
+
+
+def test_a_purchase_through_a_clean_breaker_asks_redis_once(tg, usa, monkeypatch):
+    from django.core.cache import cache
+
+    offer("0.10")
+    calls = []
+
+    def counted(name, original):
+        def counting(*args, **kwargs):
+            if "breaker" in str(args[0]):
+                calls.append(name)
+            return original(*args, **kwargs)
+
+        return counting
+
+    for name in ("get_many", "delete_many", "add", "incr", "set", "get", "delete"):
+        monkeypatch.setattr(cache, name, counted(name, getattr(cache, name)))
+    purchase_route(service=tg, country=usa)
+    assert calls == ["get_many"]
+
+
+def test_a_bought_attempt_left_to_the_caller_is_not_written(tg, usa):
+    offer("0.10")
+    routed = purchase_route(service=tg, country=usa, record_bought=False)
+    [attempt] = routed.attempts
+    assert attempt.pk is None and attempt.outcome == "bought"
+    assert (attempt.upstream_id, attempt.phone) == (routed.upstream_id, routed.phone)
+    assert not PurchaseAttempt.objects.exists()
+
+
 def test_a_number_that_cost_more_than_the_offer_is_kept_logged_and_noted(
     tg, usa, fake_sms_activate, caplog
 ):

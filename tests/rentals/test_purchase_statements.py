@@ -11,6 +11,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from providers.adapters import NoNumbers
+from providers.models import PurchaseAttempt
 from rentals.errors import ChannelsLimit, DailyCapReached
 from rentals.models import Activation, NumberBan
 from rentals.services import activation_cancel, activation_purchase
@@ -252,10 +254,16 @@ def test_step_three_gives_the_number_only_to_a_purchase_still_processing(
     from providers.router import purchase_route
 
     activation = open_one(customer, telegram, usa)
-    routed = purchase_route(service=telegram, country=usa)
+    routed = purchase_route(service=telegram, country=usa, record_bought=False)
     with CaptureQueriesContext(connection) as queries:
         given = _give_number_sql(activation, routed)
-    assert len(_statements(queries)) == 1
+    assert len(_statements(queries)) == 1  # the purchase attempt recorded in the same one
+    attempt = PurchaseAttempt.objects.get(pk=routed.attempts[-1].pk)
+    assert (attempt.outcome, attempt.upstream_id, attempt.phone) == (
+        "bought",
+        routed.upstream_id,
+        routed.phone,
+    )
     stored = Activation.objects.get(pk=activation.pk)
     assert given is activation and stored.state == given.state == State.WAITING
     assert (stored.phone, stored.upstream_id, stored.provider_id) == (
@@ -264,10 +272,30 @@ def test_step_three_gives_the_number_only_to_a_purchase_still_processing(
         simulator.pk,
     )
     assert stored.number_at == given.number_at and stored.cost == routed.cost
-    # a second delivery of another number finds it no longer processing
-    again = purchase_route(service=telegram, country=usa)
+    # a second delivery of another number finds it no longer processing; its attempt stays
+    again = purchase_route(service=telegram, country=usa, record_bought=False)
     assert _give_number_sql(activation, again) is None
     assert Activation.objects.get(pk=activation.pk).phone == routed.phone
+    assert PurchaseAttempt.objects.filter(upstream_id=again.upstream_id).count() == 1
+
+
+@pytest.mark.django_db
+def test_step_three_records_the_attempt_of_a_number_another_order_took(
+    customer, simulator, telegram, usa
+):
+    from providers.router import purchase_route
+
+    activation = open_one(customer, telegram, usa)
+    routed = purchase_route(service=telegram, country=usa, record_bought=False)
+    taken = open_one(customer, telegram, usa)
+    Activation.objects.filter(pk=taken.pk).update(  # reconciliation gave it to a crashed one
+        provider=simulator, upstream_id=routed.upstream_id, phone=routed.phone, state="waiting"
+    )
+    with pytest.raises(NoNumbers):
+        _deliver(activation, routed)
+    assert Activation.objects.get(pk=activation.pk).state == State.FAILED  # refunded
+    attempt = PurchaseAttempt.objects.get(upstream_id=routed.upstream_id)
+    assert attempt.outcome == "bought" and attempt.pk == routed.attempts[-1].pk
 
 
 @pytest.mark.django_db
