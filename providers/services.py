@@ -12,7 +12,7 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from providers.adapters import OfferQuote, UpstreamError, adapter_for
@@ -22,6 +22,7 @@ from providers.selectors import balance_cache_key
 from providers.signals import upstream_sms_received
 from providers.snapshot import snapshot_bump
 from smsbox.errors import InvalidInput
+from smsbox.instances import insert_values
 from smsbox.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
 logger = logging.getLogger(__name__)
@@ -298,9 +299,7 @@ def purchase_attempt_build(
 def purchase_attempt_insert_sql(attempt: PurchaseAttempt) -> tuple[str, list]:
     """The INSERT of the unsaved ``attempt`` and its parameters (PostgreSQL), for a caller that
     sends it in the same statement as its own write (as a ``WITH`` clause)."""
-    fields = _attempt_fields()
-    values = [f.get_db_prep_save(f.pre_save(attempt, True), connection) for f in fields]
-    return _attempt_insert_sql(), values
+    return _attempt_insert_sql(), insert_values(attempt, _attempt_fields())
 
 
 @functools.cache
