@@ -1,6 +1,6 @@
 """Models of rentals, one module per subject; import them from here."""
 
-from rentals.models.activations import Activation, NumberBan, SpendPolicy
+from rentals.models.activations import Activation, NumberBan, OpenActivations, SpendPolicy
 from rentals.models.favourites import Favourite
 from rentals.models.messages import SmsMessage
 from rentals.models.orphans import UpstreamOrphan
@@ -12,6 +12,7 @@ __all__ = [
     "Activation",
     "Favourite",
     "NumberBan",
+    "OpenActivations",
     "Rental",
     "RentalPlan",
     "RentalRenewal",

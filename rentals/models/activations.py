@@ -214,3 +214,32 @@ class SpendPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Spend policy of {self.user}"
+
+
+class OpenActivations(models.Model):
+    """How many activations a customer has open (``Activation.OPEN_STATES``), so that the
+    purchase reads the figure its concurrency limit needs in one row instead of counting them.
+
+    On PostgreSQL, triggers on ``rentals_activation`` keep it (migration 0021): every insert,
+    change of state or delete of an activation adds or takes one in the same statement, whoever
+    writes it (the ORM, plain SQL, ``QuerySet.update``). Not kept on SQLite, where the purchase
+    counts. In the lock order it comes after the activations and before the wallet (customer,
+    activations, this row, wallet): the purchase locks it before it charges, a cancel or expiry
+    takes it when it writes the state, before it refunds. No foreign key in the database: its
+    check at commit would lock the customer after this row (Django's cascade still deletes it
+    with the customer)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    open_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "open activations"
+
+    def __str__(self) -> str:
+        return f"{self.open_count} open activations of {self.user}"

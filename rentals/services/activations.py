@@ -57,6 +57,7 @@ from rentals.services.policy import (
     spend_policy_of,
 )
 from smsbox.errors import ApplicationError, InvalidInput
+from smsbox.instances import insert_values
 from smsbox.models import User
 from smsbox.outbox import task_enqueue
 from wallets.errors import RefundExceedsCharge
@@ -205,10 +206,10 @@ def _charge_memo(activation: Activation) -> str:
 
 def _open_sql(*, fields: dict) -> tuple[Activation, list[str]]:
     """Step 1 on PostgreSQL in three statements: lock the customer (reading their wallet's id,
-    a fresh activation id, their own spend limits and their banned numbers), count their open
-    activations and today's spending under that lock, then charge the wallet and insert the
-    ledger entry and the activation in one round trip. A taken display number (unique) rolls
-    the attempt back and draws another."""
+    a fresh activation id, their own spend limits and their banned numbers), lock and read
+    their count of open activations (and today's spending when a daily cap is set), then charge
+    the wallet and insert the ledger entry and the activation in one round trip. A taken
+    display number (unique) rolls the attempt back and draws another."""
     user = fields["user"]
     for attempt in range(DISPLAY_NUMBER_ATTEMPTS):
         activation = Activation(
@@ -283,9 +284,7 @@ _INSERT_ACTIVATION = (
 
 
 def _insert_values(activation: Activation) -> list:
-    return [
-        f.get_db_prep_save(f.pre_save(activation, True), connection) for f in _ACTIVATION_FIELDS
-    ]
+    return insert_values(activation, _ACTIVATION_FIELDS)
 
 
 def _constraint(exc: IntegrityError) -> str:

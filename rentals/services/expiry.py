@@ -21,13 +21,21 @@ from wallets.services import Reference, RefundLine, wallets_refund_batch
 EXPIRED_MEMO = "Expired without an SMS"
 COMPLETED_MEMO = "Expired after an SMS"
 
+# ``counters``: the customers' OpenActivations rows, locked in customer order before the
+# UPDATE's triggers write them in the order of its rows, so that two sweeps sharing customers
+# never wait for each other in a circle (read once, by the one-time filter, before any update).
 _SETTLE_DUE = """
 WITH due AS (
-    SELECT id FROM rentals_activation
+    SELECT id, user_id FROM rentals_activation
     WHERE state IN ('waiting', 'received', 'resend') AND expires_at <= %(now)s
     ORDER BY expires_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
+), counters AS (
+    SELECT user_id FROM rentals_openactivations
+    WHERE user_id IN (SELECT user_id FROM due)
+    ORDER BY user_id
+    FOR UPDATE
 )
 UPDATE rentals_activation a
 SET state = CASE WHEN a.state = 'waiting' AND a.sms_received_at IS NULL
@@ -35,7 +43,7 @@ SET state = CASE WHEN a.state = 'waiting' AND a.sms_received_at IS NULL
     settled_at = %(settled_at)s,
     memo = CASE WHEN a.state = 'waiting' AND a.sms_received_at IS NULL
         THEN %(expired)s ELSE %(completed)s END
-FROM due WHERE a.id = due.id
+FROM due WHERE a.id = due.id AND (SELECT count(*) FROM counters) >= 0
 RETURNING a.id, a.user_id, a.price, a.state = 'expired', a.display_number,
     a.provider_id IS NOT NULL AND a.upstream_id <> ''
 """

@@ -135,21 +135,23 @@ def spend_policy_check_locked(*, user: User, policy: EffectivePolicy, price: Dec
 
 def spend_policy_check_locked_sql(*, user_id: int, policy: EffectivePolicy, price: Decimal) -> None:
     """``spend_policy_check_locked`` in one statement (PostgreSQL): the customer's open
-    activations (through the partial index of open activations: as many as their limit lets them
-    have) and today's spending (through their recent ones), each only when a limit needs it.
+    activations (their ``OpenActivations`` row, kept by triggers: one row however many they
+    have open) and, when a daily cap is set, today's spending (through their recent ones).
+
     Call with the user's row locked, in a statement after the one that took the lock, so that it
-    sees every purchase committed before."""
-    if policy.max_concurrent is None and policy.daily_cap is None:
-        return
-    day = _start_of_day()
+    sees every purchase committed before. It locks the ``OpenActivations`` row even when no limit
+    is set: the purchase's insert writes that row, and it must be locked before the wallet (the
+    order in which a cancel or an expiry takes them)."""
+    day = _start_of_day() if policy.daily_cap is not None else None
     with connection.cursor() as cursor:
-        if policy.daily_cap is None:
+        if day is None:
             cursor.execute(_OPEN_COUNT, [user_id])
-        elif policy.max_concurrent is None:
-            cursor.execute(_SPENT, [user_id, day])
+            open_count, spent = cursor.fetchone()[0], None
         else:
-            cursor.execute(_TOTALS, [day, user_id, day])
-        open_count, spent = cursor.fetchone()
+            cursor.execute(_TOTALS, [user_id, user_id, day])
+            open_count, spent = cursor.fetchone()
+    if policy.max_concurrent is None:
+        open_count = None
     _check_totals(policy=policy, price=price, open_count=open_count, spent=spent)
 
 
@@ -157,20 +159,16 @@ def _in(states) -> str:
     return "(" + ", ".join(f"'{state}'" for state in states) + ")"  # the model's constants
 
 
-# The open states as literals, so that the planner uses the partial index of open activations.
-_OPEN, _REFUNDED = _in(Activation.OPEN_STATES), _in(Activation.REFUNDED_STATES)
+_REFUNDED = _in(Activation.REFUNDED_STATES)
 _OPEN_COUNT = (
-    f"SELECT count(*), NULL FROM rentals_activation WHERE user_id = %s AND state IN {_OPEN}"  # noqa: S608 (constants)
+    "SELECT coalesce((SELECT open_count FROM rentals_openactivations "
+    "WHERE user_id = %s FOR UPDATE), 0)"
 )
 _SPENT = (
-    "SELECT NULL, coalesce(sum(price), 0) FROM rentals_activation "  # noqa: S608 (constants)
+    "SELECT coalesce(sum(price), 0) FROM rentals_activation "  # noqa: S608 (constants)
     f"WHERE user_id = %s AND created_at >= %s AND state NOT IN {_REFUNDED}"
 )
-_TOTALS = (
-    f"SELECT count(*) FILTER (WHERE state IN {_OPEN}), "  # noqa: S608 (constants)
-    f"coalesce(sum(price) FILTER (WHERE created_at >= %s AND state NOT IN {_REFUNDED}), 0) "
-    f"FROM rentals_activation WHERE user_id = %s AND (state IN {_OPEN} OR created_at >= %s)"
-)
+_TOTALS = f"SELECT ({_OPEN_COUNT}), ({_SPENT})"
 
 
 def _check_totals(
