@@ -255,7 +255,9 @@ class PurchaseAttempt(models.Model):
 
     ERRORS = (Outcome.NO_BALANCE, Outcome.BAD_CREDENTIALS, Outcome.TRANSIENT, Outcome.UNKNOWN)
 
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="attempts")
+    provider = models.ForeignKey(  # indexed first in both indexes below
+        Provider, on_delete=models.CASCADE, related_name="attempts", db_index=False
+    )
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
     country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="+")
     operator = models.CharField(max_length=32, blank=True, default="")
@@ -293,7 +295,9 @@ class SimulatedNumber(models.Model):
         FINISHED = "finished", "Finished"
         FAILED = "failed", "Sold nothing (injected failure)"
 
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
+    provider = models.ForeignKey(  # indexed first in (provider, sequence), unique
+        Provider, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     sequence = models.PositiveIntegerField(help_text="n-th number this provider sold.")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ACTIVATION)
     service_code = models.CharField(max_length=16)
