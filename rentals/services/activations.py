@@ -49,6 +49,7 @@ from rentals.models import Activation, NumberBan
 from rentals.orders_version import activations_written
 from rentals.services.expiry import Expired, expire_batch_sql
 from rentals.services.policy import (
+    LOCK_OPEN_COUNT,
     purchases_allowed_check,
     spend_policy_check_locked,
     spend_policy_check_locked_sql,
@@ -206,10 +207,10 @@ def _charge_memo(activation: Activation) -> str:
 
 def _open_sql(*, fields: dict) -> tuple[Activation, list[str]]:
     """Step 1 on PostgreSQL in three statements: lock the customer (reading their wallet's id,
-    a fresh activation id, their own spend limits and their banned numbers), lock and read
-    their count of open activations (and today's spending when a daily cap is set), then charge
-    the wallet and insert the ledger entry and the activation in one round trip. A taken
-    display number (unique) rolls the attempt back and draws another."""
+    a fresh activation id, their own spend limits and their banned numbers) and lock and read
+    their count of open activations, in one round trip; read today's spending when a daily cap
+    is set; then charge the wallet and insert the ledger entry and the activation in one round
+    trip. A taken display number (unique) rolls the attempt back and draws another."""
     user = fields["user"]
     for attempt in range(DISPLAY_NUMBER_ATTEMPTS):
         activation = Activation(
@@ -224,7 +225,10 @@ def _open_sql(*, fields: dict) -> tuple[Activation, list[str]]:
                 policy = spend_policy_of(user=user, own=locked.own_policy)
                 spend_policy_check_price(policy=policy, price=activation.price)
                 spend_policy_check_locked_sql(
-                    user_id=user.pk, policy=policy, price=activation.price
+                    user_id=user.pk,
+                    policy=policy,
+                    price=activation.price,
+                    open_count=locked.open_count,
                 )
                 wallet_id = locked.wallet_id
                 if wallet_id is None:  # never deposited: no money, but the error says so
@@ -255,15 +259,21 @@ class _LockedCustomer:
     activation_id: int
     own_policy: tuple | None  # their SpendPolicy's (max price, daily cap, max concurrent)
     banned: list[str]
+    open_count: int
 
 
 def _lock_customer_sql(user_id: int) -> _LockedCustomer:
     """The customer's row lock (first in the lock order), with their wallet's id, the next
-    activation id, their own spend limits and their banned numbers, in one statement."""
+    activation id, their own spend limits and their banned numbers in one statement, then their
+    count of open activations locked (``LOCK_OPEN_COUNT``: a second statement, so that it reads
+    what was committed before the first got the lock), both sent in one round trip."""
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK_CUSTOMER, [user_id])
+        cursor.execute(f"{_LOCK_CUSTOMER}; {LOCK_OPEN_COUNT}", [user_id, user_id])
         wallet_id, activation_id, has_policy, *own, banned = cursor.fetchone()
-    return _LockedCustomer(wallet_id, activation_id, tuple(own) if has_policy else None, banned)
+        cursor.nextset()
+        (open_count,) = cursor.fetchone()
+    own_policy = tuple(own) if has_policy else None
+    return _LockedCustomer(wallet_id, activation_id, own_policy, banned, open_count)
 
 
 _LOCK_CUSTOMER = """

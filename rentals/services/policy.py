@@ -133,23 +133,26 @@ def spend_policy_check_locked(*, user: User, policy: EffectivePolicy, price: Dec
     _check_totals(policy=policy, price=price, open_count=open_count, spent=spent)
 
 
-def spend_policy_check_locked_sql(*, user_id: int, policy: EffectivePolicy, price: Decimal) -> None:
-    """``spend_policy_check_locked`` in one statement (PostgreSQL): the customer's open
-    activations (their ``OpenActivations`` row, kept by triggers: one row however many they
-    have open) and, when a daily cap is set, today's spending (through their recent ones).
+def spend_policy_check_locked_sql(
+    *, user_id: int, policy: EffectivePolicy, price: Decimal, open_count: int | None = None
+) -> None:
+    """``spend_policy_check_locked`` on PostgreSQL: the customer's open activations (their
+    ``OpenActivations`` row, kept by triggers: one row however many they have open) and, when a
+    daily cap is set, today's spending (through their recent activations).
 
     Call with the user's row locked, in a statement after the one that took the lock, so that it
-    sees every purchase committed before. It locks the ``OpenActivations`` row even when no limit
-    is set: the purchase's insert writes that row, and it must be locked before the wallet (the
-    order in which a cancel or an expiry takes them)."""
-    day = _start_of_day() if policy.daily_cap is not None else None
+    sees every purchase committed before. ``open_count``: what the caller read with
+    ``LOCK_OPEN_COUNT`` in such a statement, else it is read here. That statement locks the
+    ``OpenActivations`` row even when no limit is set: the purchase's insert writes that row, and
+    it must be locked before the wallet (the order in which a cancel or an expiry takes them)."""
     with connection.cursor() as cursor:
-        if day is None:
-            cursor.execute(_OPEN_COUNT, [user_id])
-            open_count, spent = cursor.fetchone()[0], None
-        else:
-            cursor.execute(_TOTALS, [user_id, user_id, day])
-            open_count, spent = cursor.fetchone()
+        if open_count is None:
+            cursor.execute(LOCK_OPEN_COUNT, [user_id])
+            open_count = cursor.fetchone()[0]
+        spent = None
+        if policy.daily_cap is not None:
+            cursor.execute(_SPENT, [user_id, _start_of_day()])
+            spent = cursor.fetchone()[0]
     if policy.max_concurrent is None:
         open_count = None
     _check_totals(policy=policy, price=price, open_count=open_count, spent=spent)
@@ -160,7 +163,8 @@ def _in(states) -> str:
 
 
 _REFUNDED = _in(Activation.REFUNDED_STATES)
-_OPEN_COUNT = (
+# The customer's count of open activations, its row locked (0 before their first purchase).
+LOCK_OPEN_COUNT = (
     "SELECT coalesce((SELECT open_count FROM rentals_openactivations "
     "WHERE user_id = %s FOR UPDATE), 0)"
 )
@@ -168,7 +172,6 @@ _SPENT = (
     "SELECT coalesce(sum(price), 0) FROM rentals_activation "  # noqa: S608 (constants)
     f"WHERE user_id = %s AND created_at >= %s AND state NOT IN {_REFUNDED}"
 )
-_TOTALS = f"SELECT ({_OPEN_COUNT}), ({_SPENT})"
 
 
 def _check_totals(

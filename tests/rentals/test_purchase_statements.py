@@ -71,7 +71,7 @@ def test_the_customer_lock_answers_the_wallet_and_a_fresh_id_and_holds_the_row(c
             )
     assert first.wallet_id == second.wallet_id == wallet.pk
     assert second.activation_id > first.activation_id
-    assert (first.own_policy, first.banned) == (None, [])
+    assert (first.own_policy, first.banned, first.open_count) == (None, [], 0)
 
 
 @pytest.mark.django_db
