@@ -616,7 +616,9 @@ def _locked_sequence_sql(provider_id: int) -> int:
     sends it as one simple query; ``server_side_binding`` would refuse it). Not one statement:
     a statement reads with the snapshot taken when it started, so a MAX beside a FOR UPDATE
     that waited for the lock would miss the sale of the transaction it waited for; the second
-    statement's snapshot is taken once the lock is held."""
+    statement's snapshot is taken once the lock is held. ``FOR NO KEY UPDATE``, not ``FOR
+    UPDATE``: buys still take it in turn, but a foreign key's check of the provider's row (a
+    purchase attempt, step 3 of a purchase) does not wait for the buy's commit."""
     with connection.cursor() as cursor:
         cursor.execute(_lock_and_last_sql(), [provider_id, provider_id])
         cursor.nextset()
@@ -630,7 +632,7 @@ def _lock_and_last_sql() -> str:
     sales = SimulatedNumber._meta
     return (
         f"SELECT 1 FROM {Provider._meta.db_table} WHERE {Provider._meta.pk.column} = %s "  # noqa: S608 (constants)
-        "FOR UPDATE; "
+        "FOR NO KEY UPDATE; "
         f"SELECT MAX({sales.get_field('sequence').column}) FROM {sales.db_table} "
         f"WHERE {sales.get_field('provider').column} = %s"
     )

@@ -266,7 +266,9 @@ def _lock_customer_sql(user_id: int) -> _LockedCustomer:
     """The customer's row lock (first in the lock order), with their wallet's id, the next
     activation id, their own spend limits and their banned numbers in one statement, then their
     count of open activations locked (``LOCK_OPEN_COUNT``: a second statement, so that it reads
-    what was committed before the first got the lock), both sent in one round trip."""
+    what was committed before the first got the lock), both sent in one round trip. The
+    customer's row is taken ``FOR NO KEY UPDATE``: it excludes every other purchase, cancel
+    and sweep of theirs (which take it so or ``FOR UPDATE``), not a foreign key's check."""
     with connection.cursor() as cursor:
         cursor.execute(f"{_LOCK_CUSTOMER}; {LOCK_OPEN_COUNT}", [user_id, user_id])
         wallet_id, activation_id, has_policy, *own, banned = cursor.fetchone()
@@ -283,7 +285,7 @@ SELECT w.id, nextval(pg_get_serial_sequence('rentals_activation', 'id')),
 FROM smsbox_user u
 LEFT JOIN wallets_wallet w ON w.user_id = u.id
 LEFT JOIN rentals_spendpolicy p ON p.user_id = u.id
-WHERE u.id = %s FOR UPDATE OF u
+WHERE u.id = %s FOR NO KEY UPDATE OF u
 """
 # Every column of the activation (fields added later included, with their defaults).
 _ACTIVATION_FIELDS = list(Activation._meta.concrete_fields)

@@ -51,6 +51,8 @@ def test_the_lock_answers_the_providers_last_sequence_and_holds_its_row(telegram
                 elsewhere.execute(_NOWAIT, [provider.pk])
             elsewhere.rollback()
             assert elsewhere.execute(_NOWAIT, [other.pk]).fetchone() == (1,)
+            # a foreign key's check (a purchase attempt, step 3 of a purchase) does not wait
+            assert elsewhere.execute(_KEY_SHARE, [provider.pk]).fetchone() == (1,)
     assert last == 3
     sent = [q["sql"] for q in queries.captured_queries]
     assert sent[0] == "BEGIN" and sent[-1] == "COMMIT" and len(sent) == 3, sent  # one trip
@@ -175,7 +177,7 @@ def test_a_buy_is_one_transaction_of_two_round_trips(telegram, usa):
 
     sent = [q["sql"] for q in queries.captured_queries]
     assert sent[0] == "BEGIN" and sent[-1] == "COMMIT" and len(sent) == 4, sent
-    assert "FOR UPDATE" in sent[1] and sent[2].startswith("INSERT")
+    assert "FOR NO KEY UPDATE" in sent[1] and sent[2].startswith("INSERT")
     number = SimulatedNumber.objects.get(pk=int(bought.upstream_id))
     assert (number.sequence, number.phone, number.status) == (2, bought.phone, "waiting")
 
@@ -203,6 +205,8 @@ def test_the_statements_sell_what_the_orm_sells(telegram, usa, monkeypatch):
 
 
 _NOWAIT = "SELECT 1 FROM providers_provider WHERE id = %s FOR UPDATE NOWAIT"
+# What PostgreSQL takes to check a foreign key to the row.
+_KEY_SHARE = "SELECT 1 FROM providers_provider WHERE id = %s FOR KEY SHARE NOWAIT"
 
 
 def _sale(provider, sequence: int, **fields) -> SimulatedNumber:

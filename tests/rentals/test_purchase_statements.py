@@ -64,11 +64,14 @@ def test_the_customer_lock_answers_the_wallet_and_a_fresh_id_and_holds_the_row(c
     with transaction.atomic():
         first = _lock_customer_sql(customer.pk)
         second = _lock_customer_sql(customer.pk)
-        # another connection cannot take the customer's row meanwhile
-        with psycopg.connect(_dsn()) as other, pytest.raises(psycopg.errors.LockNotAvailable):
-            other.execute(
-                "SELECT 1 FROM smsbox_user WHERE id = %s FOR UPDATE NOWAIT", [customer.pk]
-            )
+        with psycopg.connect(_dsn()) as other:
+            # another connection cannot take the customer's row meanwhile (a purchase, a cancel)
+            for mode in ("UPDATE", "NO KEY UPDATE"):
+                with pytest.raises(psycopg.errors.LockNotAvailable):
+                    other.execute(_LOCK.format(mode=mode), [customer.pk])
+                other.rollback()
+            # but a foreign key's check of it does not wait
+            assert other.execute(_LOCK.format(mode="KEY SHARE"), [customer.pk]).fetchone()
     assert first.wallet_id == second.wallet_id == wallet.pk
     assert second.activation_id > first.activation_id
     assert (first.own_policy, first.banned, first.open_count) == (None, [], 0)
@@ -316,6 +319,7 @@ def test_step_three_drops_the_copy_a_poll_cached_while_processing(
 
 
 _NOWAIT = "SELECT 1 FROM smsbox_user WHERE id = %s FOR UPDATE NOWAIT"
+_LOCK = "SELECT 1 FROM smsbox_user WHERE id = %s FOR {mode} NOWAIT"
 
 
 def _dsn() -> str:
