@@ -17,8 +17,12 @@ the raw client (``raw_redis``) follows the same rule through
 ``redis_down`` / ``redis_mark_down``.
 """
 
+import hashlib
 import logging
+import os
+import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -157,13 +161,61 @@ def redis_configured() -> bool:
     return _client is not None
 
 
-def redis_script(source: str) -> Any:
-    """The Lua script ``source`` registered with ``raw_redis()``'s client, once per process
-    (calling it runs EVALSHA, loading the script again if the server forgot it)."""
+def redis_script(source: str) -> "Script":
+    """The Lua script ``source`` for ``raw_redis()``'s server, once per process: calling it
+    with ``keys`` and ``args`` runs it by EVALSHA (by EVAL, which stores it again, when the
+    server forgot it) and answers its reply."""
     script = _scripts.get(source)
     if script is None:
-        script = _scripts[source] = raw_redis().register_script(source)
+        script = _scripts[source] = Script(raw_redis().connection_pool, source)
     return script
+
+
+class Script:
+    """A Lua script run on a connection of each thread's own (``_thread_connection``), made
+    with the settings of the client's pool (timeouts included).
+
+    redis-py's ``Script`` takes a connection from the pool for every call and first asks the
+    socket whether it holds unread data, a probe that costs about as much CPU as the round trip
+    itself on the paths clients poll (the key check). A connection that only ever carries one
+    thread's whole request and reply needs no such probe: after any failure but an error reply
+    of the server (which was read whole) it is disconnected, so the next call reconnects, and a
+    forked child never uses its parent's connection."""
+
+    def __init__(self, pool: Any, source: str) -> None:
+        self._pool = pool
+        self._source = source
+        self._sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 (Redis's own name)
+
+    def __call__(self, *, keys: Sequence[Any] = (), args: Sequence[Any] = ()) -> Any:
+        try:
+            return self._run("EVALSHA", self._sha, keys, args)
+        except redis_exceptions.NoScriptError:
+            return self._run("EVAL", self._source, keys, args)
+
+    def _run(self, command: str, script: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        connection = _thread_connection(self._pool)
+        try:
+            connection.send_command(command, script, len(keys), *keys, *args)
+            return connection.read_response()
+        except redis_exceptions.ResponseError:
+            raise  # the server's error reply, read whole: the connection is fine
+        except BaseException:
+            connection.disconnect()
+            raise
+
+
+def _thread_connection(pool: Any) -> Any:
+    """This thread's own connection to the server of ``pool`` (with its settings), made anew
+    in a forked child or for another pool."""
+    own = _threads
+    if getattr(own, "pid", None) != os.getpid() or getattr(own, "pool", None) is not pool:
+        own.pid, own.pool = os.getpid(), pool
+        own.connection = pool.connection_class(**pool.connection_kwargs)
+    return own.connection
+
+
+_threads = threading.local()
 
 
 _UNSET = object()

@@ -1,10 +1,13 @@
 """The Redis cache backend keeps one redis-py client per connection pool."""
 
+import os
 import threading
 
+import pytest
 from django.core.cache import cache, caches
+from redis import exceptions as redis_exceptions
 
-from smsbox.cache import RedisCache
+from smsbox.cache import RedisCache, _thread_connection, raw_redis, redis_script
 
 
 def test_the_cache_reuses_its_client_and_still_works():
@@ -30,3 +33,65 @@ def test_threads_share_the_server_through_their_own_backends():
     for thread in threads:
         thread.join()
     assert sorted(seen) == [0, 1, 2, 3]
+
+
+# --- Lua scripts on each thread's own connection ------------------------------------------------
+_ECHO = "return {KEYS[1], ARGV[1]}"
+
+
+def test_a_script_answers_its_reply_and_is_stored_again_when_the_server_forgot_it():
+    script = redis_script(_ECHO)
+    assert script(keys=["k"], args=["first"]) == [b"k", b"first"]
+    raw_redis().script_flush()
+    assert script(keys=["k"], args=["again"]) == [b"k", b"again"]  # by EVAL, which stores it
+    assert raw_redis().script_exists(script._sha) == [True]
+
+
+def test_a_call_that_failed_before_its_reply_was_read_leaves_no_reply_for_the_next(monkeypatch):
+    script = redis_script(_ECHO)
+    assert script(keys=["k"], args=["warm"]) == [b"k", b"warm"]
+    connection = _thread_connection(raw_redis().connection_pool)
+    read = connection.read_response
+
+    def timed_out(*args, **kwargs):
+        monkeypatch.setattr(connection, "read_response", read)
+        raise redis_exceptions.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(connection, "read_response", timed_out)
+    with pytest.raises(redis_exceptions.TimeoutError):
+        script(keys=["k"], args=["lost"])  # its reply is left unread on the socket
+    assert script(keys=["k"], args=["next"]) == [b"k", b"next"]
+
+
+def test_an_error_reply_keeps_the_connection_in_step():
+    failing = redis_script("return redis.error_reply('NOPE')")
+    with pytest.raises(redis_exceptions.ResponseError, match="NOPE"):
+        failing()
+    assert redis_script(_ECHO)(keys=["k"], args=["after"]) == [b"k", b"after"]
+
+
+def test_threads_and_forked_children_run_scripts_on_connections_of_their_own():
+    script = redis_script(_ECHO)
+    assert script(keys=["k"], args=["parent"]) == [b"k", b"parent"]
+    mine = _thread_connection(raw_redis().connection_pool)
+    seen = {}
+
+    def worker(n: int) -> None:
+        seen[n] = (script(keys=["k"], args=[str(n)]), _thread_connection(mine_pool))
+
+    mine_pool = raw_redis().connection_pool
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [seen[n][0] for n in range(3)] == [[b"k", str(n).encode()] for n in range(3)]
+    assert len({id(mine), *(id(seen[n][1]) for n in range(3))}) == 4
+    child = os.fork()
+    if child == 0:  # the child: its own connection, its own reply
+        ok = script(keys=["k"], args=["child"]) == [b"k", b"child"]
+        ok = ok and _thread_connection(mine_pool) is not mine
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert script(keys=["k"], args=["parent again"]) == [b"k", b"parent again"]
