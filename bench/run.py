@@ -292,8 +292,10 @@ def _rounds(runs, args) -> tuple[dict[str, tuple[float, int, int]], dict[str, di
         for name, url, headers, status, prefix in runs:
             before = _cpu_seconds()
             samples[name].append(_load(url, headers, status, prefix, args))
-            for kind, seconds in _cpu_seconds().items():
-                cpu[name][kind] = cpu[name].get(kind, 0.0) + seconds - before.get(kind, 0.0)
+            # per process: one that ended meanwhile (a database connection closed) is left out
+            for (kind, pid), seconds in _cpu_seconds().items():
+                spent = seconds - before.get((kind, pid), 0.0)
+                cpu[name][kind] = cpu[name].get(kind, 0.0) + spent
     results = {
         name: (
             statistics.median(s[0] for s in runs_of),
@@ -317,10 +319,10 @@ _KINDS = (
 )
 
 
-def _cpu_seconds() -> dict[str, float]:
-    """CPU time (user + system) used so far by the processes of each kind, and by this
-    script's finished children (the load generator). Empty without /proc."""
-    spent: dict[str, float] = {}
+def _cpu_seconds() -> dict[tuple[str, int], float]:
+    """CPU time (user + system) used so far by each process of each kind, by (kind, pid), and
+    by this script's finished children (the load generator, pid 0). Empty without /proc."""
+    spent: dict[tuple[str, int], float] = {}
     proc = Path("/proc")
     if not (proc / "self" / "stat").exists():
         return spent
@@ -336,9 +338,9 @@ def _cpu_seconds() -> dict[str, float]:
             continue
         kind = next((k for k, matches in _KINDS if matches(comm, cmdline)), None)
         if kind is not None:
-            spent[kind] = spent.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+            spent[kind, int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
     times = os.times()
-    spent["load generator"] = times.children_user + times.children_system
+    spent["load generator", 0] = times.children_user + times.children_system
     return spent
 
 
