@@ -43,22 +43,3 @@ def insert_values(
     not the ``django.db.connection`` proxy: each field asks it several times."""
     connection = connections[db]
     return [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-
-
-def bound_cursor(db: str = DEFAULT_DB_ALIAS) -> Any:
-    """A cursor of PostgreSQL connection ``db`` whose parameters the server binds, for the
-    purchase path's hand-written single statements (logged and wrapped as Django's own).
-
-    Django's cursors bind on the client: every value is quoted into the statement's text,
-    which PostgreSQL then parses as literals. For the purchase's inserts (dozens of values)
-    that costs both sides more than the statement's work: about 90 µs of PostgreSQL's CPU and
-    15 µs of ours per statement, measured on step 3's UPDATE. A query string of several
-    statements needs the client's binding and stays on ``connection.cursor()``."""
-    import psycopg
-
-    connection = connections[db]
-    connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
-    return connection.make_cursor(raw)
