@@ -10,7 +10,9 @@ cost more than the rest of the request.
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 M = TypeVar("M", bound=models.Model)
 
@@ -43,3 +45,33 @@ def insert_values(
     not the ``django.db.connection`` proxy: each field asks it several times."""
     connection = connections[db]
     return [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+
+
+def bound_cursor(db: str = DEFAULT_DB_ALIAS) -> Any:
+    """A cursor of PostgreSQL connection ``db`` that sends its parameters apart from the
+    statement and has the statement prepared, for the purchase path's hand-written single
+    statements (logged and wrapped as Django's own).
+
+    Django's cursors bind on the client: every value is quoted into the statement's text,
+    which PostgreSQL then parses, analyzes and plans anew each time; for the purchase's
+    statements (dozens of values, a CTE of several writes) that is a good part of PostgreSQL's
+    time. psycopg prepares a statement of this cursor the first time a connection runs it
+    (``prepare_threshold`` in settings); PostgreSQL then skips the parsing and, once it has
+    settled on a generic plan, the planning. A query string of several statements cannot be
+    prepared and stays on ``connection.cursor()``."""
+    connection = connections[db]
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return _BoundDebugCursor(raw, connection)
+    return connection.make_cursor(raw)
+
+
+class _BoundDebugCursor(CursorDebugWrapper):
+    """Django's query log (``DEBUG``, ``CaptureQueriesContext``) for ``bound_cursor``: the
+    statement with its values quoted in, as Django's own cursors log theirs (Django reads it
+    from the cursor, where psycopg keeps nothing for a prepared statement)."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+            return CursorWrapper.execute(self, sql, params)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 
+from smsbox.instances import bound_cursor
 from smsbox.models import User
 from smsbox.money import LARGEST, MONEY_DECIMAL_PLACES, ZERO
 from wallets.errors import (
@@ -295,7 +296,7 @@ def wallet_charge_recording(
     charge = _positive(amount)
     params = [charge, now, wallet_id, charge, Kind.CHARGE, -charge, reference.kind]
     params += [str(reference.id), reference.key(Kind.CHARGE), memo[:255], now, *record_params]
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(_CHARGE_WITH.format(record=record_sql), params)
         row = cursor.fetchone()
         if row is not None:

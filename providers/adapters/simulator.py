@@ -57,7 +57,7 @@ from providers.adapters.base import (
     UpstreamStatus,
 )
 from providers.adapters.simulator_settings import DEFAULTS
-from smsbox.instances import insert_values
+from smsbox.instances import bound_cursor, insert_values
 from smsbox.outbox import task_enqueue
 
 _CALLING_CODES = {0: "7", 1: "380", 2: "7", 6: "62", 16: "44", 43: "49", 187: "1"}
@@ -644,7 +644,7 @@ def _insert_first_free(number, candidates: tuple[str, ...]) -> bool:
     held. Under the provider's row lock, as every sale is drawn."""
     values = insert_values(number, [f for f in _insert_fields() if f.name != "phone"])
     params = [*values, list(candidates), number.provider_id, number.country_id_sa, *_HELD]
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(_insert_first_free_sql(), params)
         row = cursor.fetchone()
     if row is None:

@@ -58,7 +58,7 @@ from rentals.services.policy import (
     spend_policy_of,
 )
 from smsbox.errors import ApplicationError, InvalidInput
-from smsbox.instances import insert_values
+from smsbox.instances import bound_cursor, insert_values
 from smsbox.models import User
 from smsbox.outbox import task_enqueue
 from wallets.errors import RefundExceedsCharge
@@ -408,7 +408,7 @@ def _give_number_sql(activation: Activation, routed: RoutedPurchase) -> Activati
     params = [routed.provider.pk, routed.upstream_id, routed.phone, routed.cost, now]
     attempt = routed.attempts[-1]
     scope = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    with scope, connection.cursor() as cursor:
+    with scope, bound_cursor() as cursor:
         if attempt.pk is None:
             attempt_sql, attempt_params = purchase_attempt_insert_sql(attempt)
             recording = (

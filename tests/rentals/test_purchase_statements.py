@@ -318,6 +318,30 @@ def test_step_three_drops_the_copy_a_poll_cached_while_processing(
     assert detail(user=customer, ident=activation.pk).phone == delivered.phone
 
 
+# --- prepared once per connection -------------------------------------------------------------
+@pytest.mark.django_db
+def test_the_charge_and_step_three_are_prepared_once_per_connection(
+    customer, simulator, telegram, usa
+):
+    """Django's own queries are never prepared; the purchase's single statements are, the first
+    time the connection runs them, and later purchases reuse them."""
+    activation_purchase(user=customer, service=telegram, country=usa)
+    prepared = _prepared()
+    assert any(sql.lstrip().startswith("WITH charged AS") for sql in prepared), prepared
+    assert any(sql.startswith("WITH attempt AS") for sql in prepared), prepared
+    assert any(sql.startswith("INSERT INTO providers_simulatednumber") for sql in prepared)
+    assert not any("smsbox_user" in sql for sql in prepared)  # a query string of two statements
+    for _ in range(2):
+        activation_purchase(user=customer, service=telegram, country=usa)
+    assert _prepared() == prepared
+
+
+def _prepared() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements ORDER BY name")
+        return [row[0] for row in cursor.fetchall()]
+
+
 _NOWAIT = "SELECT 1 FROM smsbox_user WHERE id = %s FOR UPDATE NOWAIT"
 _LOCK = "SELECT 1 FROM smsbox_user WHERE id = %s FOR {mode} NOWAIT"
 
