@@ -515,7 +515,7 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 SILENCED_SYSTEM_CHECKS = [] if SMSBOX_STAFF_LOCKOUT else ["axes.W003"]  # its backend is off
-# Django's ModelBackend, reading the user row of each signed-in request by a prepared statement.
+# Django's ModelBackend, reading each signed-in request's user from a Redis copy of their row.
 AUTHENTICATION_BACKENDS = ["smsbox.auth_backends.UserBackend"]
 if SMSBOX_STAFF_LOCKOUT:
     AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
