@@ -162,52 +162,55 @@ def redis_configured() -> bool:
 
 
 def redis_script(source: str) -> "Script":
-    """The Lua script ``source`` for ``raw_redis()``'s server, once per process: calling it
-    with ``keys`` and ``args`` runs it by EVALSHA (by EVAL, which stores it again, when the
-    server forgot it) and answers its reply."""
+    """The Lua script ``source``, once per process: calling it with ``keys`` and ``args`` runs
+    it by EVALSHA (by EVAL, which stores it again, when the server forgot it) on this thread's
+    own connection (``redis_commands``) and answers its reply."""
     script = _scripts.get(source)
     if script is None:
-        script = _scripts[source] = Script(raw_redis().connection_pool, source)
+        script = _scripts[source] = Script(source)
     return script
 
 
 class Script:
-    """A Lua script run on a connection of each thread's own (``_thread_connection``), made
-    with the settings of the client's pool (timeouts included).
-
-    redis-py's ``Script`` takes a connection from the pool for every call and first asks the
-    socket whether it holds unread data, a probe that costs about as much CPU as the round trip
-    itself on the paths clients poll (the key check). A connection that only ever carries one
-    thread's whole request and reply needs no such probe: after any failure but an error reply
-    of the server (which was read whole) it is disconnected, so the next call reconnects, and a
-    forked child never uses its parent's connection."""
-
-    def __init__(self, pool: Any, source: str) -> None:
-        self._pool = pool
+    def __init__(self, source: str) -> None:
         self._source = source
         self._sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 (Redis's own name)
 
     def __call__(self, *, keys: Sequence[Any] = (), args: Sequence[Any] = ()) -> Any:
         try:
-            return self._run("EVALSHA", self._sha, keys, args)
+            return redis_commands(("EVALSHA", self._sha, len(keys), *keys, *args))[0]
         except redis_exceptions.NoScriptError:
-            return self._run("EVAL", self._source, keys, args)
+            return redis_commands(("EVAL", self._source, len(keys), *keys, *args))[0]
 
-    def _run(self, command: str, script: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        connection = _thread_connection(self._pool)
-        try:
-            connection.send_command(command, script, len(keys), *keys, *args)
-            return connection.read_response()
-        except redis_exceptions.ResponseError:
-            raise  # the server's error reply, read whole: the connection is fine
-        except BaseException:
-            connection.disconnect()
-            raise
+
+def redis_commands(*commands: Sequence[Any]) -> list[Any]:
+    """Send ``commands`` to ``raw_redis()``'s server together, in one round trip, on this
+    thread's own connection; their replies in order (an error reply is raised, as are
+    ``REDIS_ERRORS``). For the paths clients poll and buy on.
+
+    redis-py takes a connection from its pool for every call and first asks the socket whether
+    it holds unread data, a probe that costs about as much CPU as the round trip itself. A
+    connection that only one thread uses and that is disconnected after any failure (so that no
+    reply is ever left unread on it; the next call reconnects) needs no such probe. A forked
+    child makes its own."""
+    client = raw_redis()
+    if client is None:
+        raise redis_exceptions.ConnectionError("Redis is marked unreachable.")
+    connection = _thread_connection(client.connection_pool)
+    try:
+        if len(commands) == 1:
+            connection.send_command(*commands[0])
+        else:
+            connection.send_packed_command(connection.pack_commands(commands))
+        return [connection.read_response() for _ in commands]
+    except BaseException:
+        connection.disconnect()
+        raise
 
 
 def _thread_connection(pool: Any) -> Any:
-    """This thread's own connection to the server of ``pool`` (with its settings), made anew
-    in a forked child or for another pool."""
+    """This thread's own connection to the server of ``pool`` (with its settings, timeouts
+    included), made anew in a forked child or for another pool."""
     own = _threads
     if getattr(own, "pid", None) != os.getpid() or getattr(own, "pool", None) is not pool:
         own.pid, own.pool = os.getpid(), pool

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 
-from smsbox.cache import REDIS_ERRORS, raw_redis, redis_mark_down, redis_script
+from smsbox.cache import REDIS_ERRORS, raw_redis, redis_commands, redis_mark_down, redis_script
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +47,10 @@ return 1
 
 def copy_read(copy_key: str, token_key: str) -> tuple[bytes | None, bytes | None]:
     """The copy and the token, in one round trip; two misses when Redis is unreachable."""
-    client = raw_redis()
-    if client is None:
+    if raw_redis() is None:
         return None, None
     try:
-        copy, token = client.mget((copy_key, token_key))
+        [(copy, token)] = redis_commands(("MGET", copy_key, token_key))
     except REDIS_ERRORS as exc:
         redis_mark_down(exc)
         return None, None
@@ -87,15 +86,15 @@ def copies_drop(keys: Sequence[tuple[str, str]]) -> None:
 
 
 def _drop(pairs: list[tuple[str, str]]) -> None:
-    client = raw_redis()
-    if client is None:
+    if raw_redis() is None:
         return
+    commands: list[tuple] = [("MULTI",)]  # MULTI … EXEC: one round trip, all at once
+    for copy_key, token_key in pairs:
+        commands.append(("SET", token_key, secrets.token_hex(8), "EX", TOKEN_SECONDS))
+        commands.append(("DEL", copy_key))
+    commands.append(("EXEC",))
     try:
-        pipe = client.pipeline(transaction=True)  # MULTI … EXEC: one round trip, all at once
-        for copy_key, token_key in pairs:
-            pipe.set(token_key, secrets.token_hex(8), ex=TOKEN_SECONDS)
-            pipe.delete(copy_key)
-        pipe.execute()
+        redis_commands(*commands)
     except REDIS_ERRORS as exc:  # the lifetime of the copies bounds the harm
         redis_mark_down(exc)
     except Exception:  # the lifetime of the copies bounds the harm; the change itself stands

@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache, caches
 from redis import exceptions as redis_exceptions
 
-from smsbox.cache import RedisCache, _thread_connection, raw_redis, redis_script
+from smsbox.cache import RedisCache, _thread_connection, raw_redis, redis_commands, redis_script
 
 
 def test_the_cache_reuses_its_client_and_still_works():
@@ -95,3 +95,25 @@ def test_threads_and_forked_children_run_scripts_on_connections_of_their_own():
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert script(keys=["k"], args=["parent again"]) == [b"k", b"parent again"]
+
+
+def test_commands_sent_together_answer_their_replies_in_order():
+    replies = redis_commands(
+        ("MULTI",), ("SET", "smsbox:test:a", "1"), ("INCR", "smsbox:test:a"), ("EXEC",)
+    )
+    assert replies == [b"OK", b"QUEUED", b"QUEUED", [b"OK", 2]]
+    assert redis_commands(("MGET", "smsbox:test:a", "smsbox:test:none")) == [[b"2", None]]
+
+
+def test_an_error_reply_amid_commands_leaves_none_of_the_later_replies_for_the_next_call():
+    raw_redis().set("smsbox:test:a", "mine")
+    raw_redis().set("smsbox:test:b", "stale")
+    with pytest.raises(redis_exceptions.ResponseError):
+        redis_commands(("INCR", "smsbox:test:b"), ("GET", "smsbox:test:b"))  # not a number
+    assert redis_commands(("GET", "smsbox:test:a")) == [b"mine"]
+
+
+def test_commands_while_redis_is_marked_unreachable_raise_as_unreachable(monkeypatch):
+    monkeypatch.setattr("smsbox.cache.redis_down", lambda: True)
+    with pytest.raises(redis_exceptions.ConnectionError):
+        redis_commands(("GET", "smsbox:test:a"))
