@@ -135,7 +135,7 @@ class RedisCache(django_redis.RedisCache):
         return self._guarded("clear", False)
 
 
-# --- the raw client, for scripts and pipelines -------------------------------------------------
+# --- the raw client, and the hot paths' commands on a connection of their own ------------------
 def raw_redis() -> Any | None:
     """The raw redis-py client behind the default cache, or None for other cache backends and
     while Redis is unreachable (``redis_down``): callers then do without it. A caller whose call
