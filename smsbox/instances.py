@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import psycopg
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
@@ -55,16 +56,34 @@ def bound_cursor(db: str = DEFAULT_DB_ALIAS) -> Any:
     Django's cursors bind on the client: every value is quoted into the statement's text,
     which PostgreSQL then parses, analyzes and plans anew each time; for the purchase's
     statements (dozens of values, a CTE of several writes) that is a good part of PostgreSQL's
-    time. psycopg prepares a statement of this cursor the first time a connection runs it
-    (``prepare_threshold`` in settings); PostgreSQL then skips the parsing and, once it has
-    settled on a generic plan, the planning. A query string of several statements cannot be
-    prepared and stays on ``connection.cursor()``."""
+    time. A statement of this cursor is prepared the first time a connection runs it;
+    PostgreSQL then skips the parsing and, once it has settled on a generic plan, the planning.
+    A query string of several statements cannot be prepared and stays on
+    ``connection.cursor()``. ``SMSBOX_PREPARED_STATEMENTS`` false: bound, not prepared."""
     connection = connections[db]
     connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
+    prepared = settings.SMSBOX_PREPARED_STATEMENTS
+    raw = (_PreparedCursor if prepared else psycopg.Cursor)(connection.connection)
     if connection.queries_logged:
         return _BoundDebugCursor(raw, connection)
     return connection.make_cursor(raw)
+
+
+class _PreparedCursor(psycopg.Cursor):
+    """A psycopg cursor that prepares what it runs on a connection that prepares nothing else.
+
+    Django leaves psycopg's ``prepare_threshold`` at None (nothing prepared, not even when
+    asked). Any other value would have psycopg count every statement of the connection, keyed
+    by its text (Django's with their values quoted in: each one new), to decide when to prepare
+    it: memory and time for nothing. So the threshold is lifted only while this cursor runs."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        connection = self.connection
+        connection.prepare_threshold = 0
+        try:
+            return super().execute(query, params, prepare=True, binary=binary)
+        finally:
+            connection.prepare_threshold = None
 
 
 class _BoundDebugCursor(CursorDebugWrapper):

@@ -126,12 +126,10 @@ else:
     DATABASES["default"].setdefault(
         "CONN_HEALTH_CHECKS", env_bool("CONN_HEALTH_CHECKS", default=True)
     )
-    # psycopg prepares a statement the first time a connection runs it, but only one sent by a
-    # cursor that binds on the server: the purchase path's (smsbox.instances.bound_cursor).
-    # Django's own cursors bind on the client and are never prepared. Behind a pooler in
-    # transaction mode without prepared statements (PgBouncer before 1.21): false.
-    if env_bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 0)
+# The purchase path's hand-written statements prepared once per connection
+# (smsbox.instances.bound_cursor; Django's own queries are never prepared). False behind a
+# pooler in transaction mode that does not keep prepared statements (PgBouncer before 1.21).
+SMSBOX_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker -----------------------------------------------------------

@@ -8,6 +8,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 from django.db import connection, transaction
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -334,6 +335,17 @@ def test_the_charge_and_step_three_are_prepared_once_per_connection(
     for _ in range(2):
         activation_purchase(user=customer, service=telegram, country=usa)
     assert _prepared() == prepared
+    # psycopg counts no other statement to decide when to prepare it (Django's default)
+    assert connection.connection.prepare_threshold is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_prepared_statements_off_nothing_is_prepared(customer, simulator, telegram, usa):
+    connection.close()  # a connection of its own: nothing prepared on it yet
+    with override_settings(SMSBOX_PREPARED_STATEMENTS=False):
+        activation_purchase(user=customer, service=telegram, country=usa)
+    assert _prepared() == []
+    assert Activation.objects.get(user=customer).state == State.WAITING
 
 
 def _prepared() -> list[str]:
