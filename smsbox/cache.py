@@ -172,6 +172,8 @@ def redis_script(source: str) -> "Script":
 
 
 class Script:
+    """A Lua script of ``redis_script``, run by its SHA1 (Redis's own name for it)."""
+
     def __init__(self, source: str) -> None:
         self._source = source
         self._sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 (Redis's own name)

@@ -1,5 +1,6 @@
-"""Model instances built from cached values on the paths clients poll, and the values of an
-unsaved one as the hand-written inserts of the purchase path send them.
+"""Model instances built from cached values on the paths clients poll, and, for the purchase
+path's hand-written statements, the values of an unsaved instance as an insert sends them and
+the cursor that sends them (``bound_cursor``).
 
 ``instance_of`` builds what ``Model.from_db`` would (the fields given, the others deferred and
 read from the database if ever asked for) without running ``Model.__init__`` for every field and
@@ -88,8 +89,9 @@ class _PreparedCursor(psycopg.Cursor):
 
 class _BoundDebugCursor(CursorDebugWrapper):
     """Django's query log (``DEBUG``, ``CaptureQueriesContext``) for ``bound_cursor``: the
-    statement with its values quoted in, as Django's own cursors log theirs (Django reads it
-    from the cursor, where psycopg keeps nothing for a prepared statement)."""
+    statement with its values quoted in, as Django's own cursors log theirs. Django would read
+    it from the cursor, which holds the placeholders for a statement bound on the server, and
+    nothing at all once it is prepared."""
 
     def execute(self, sql, params=None):
         with self.debug_sql(self.db.ops.compose_sql(sql, params)):

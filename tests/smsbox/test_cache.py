@@ -1,4 +1,5 @@
-"""The Redis cache backend keeps one redis-py client per connection pool."""
+"""The Redis cache backend keeps one redis-py client per connection pool; the hot paths' commands
+and scripts run on each thread's own connection."""
 
 import os
 import threading
@@ -35,7 +36,7 @@ def test_threads_share_the_server_through_their_own_backends():
     assert sorted(seen) == [0, 1, 2, 3]
 
 
-# --- Lua scripts on each thread's own connection ------------------------------------------------
+# --- scripts and commands on each thread's own connection -------------------------------------
 _ECHO = "return {KEYS[1], ARGV[1]}"
 
 
@@ -73,13 +74,13 @@ def test_an_error_reply_keeps_the_connection_in_step():
 def test_threads_and_forked_children_run_scripts_on_connections_of_their_own():
     script = redis_script(_ECHO)
     assert script(keys=["k"], args=["parent"]) == [b"k", b"parent"]
-    mine = _thread_connection(raw_redis().connection_pool)
+    mine_pool = raw_redis().connection_pool
+    mine = _thread_connection(mine_pool)
     seen = {}
 
     def worker(n: int) -> None:
         seen[n] = (script(keys=["k"], args=[str(n)]), _thread_connection(mine_pool))
 
-    mine_pool = raw_redis().connection_pool
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(3)]
     for thread in threads:
         thread.start()
