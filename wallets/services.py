@@ -2,6 +2,7 @@
 ledger entry and the new balance in one transaction; a repeated idempotency key is a no-op."""
 
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -304,6 +305,53 @@ def wallet_charge_recording(
         cursor.execute("SELECT balance FROM wallets_wallet WHERE id = %s", [wallet_id])
         balance = cursor.fetchone()[0]
     raise InsufficientFunds(extra={"balance": str(balance), "amount": str(charge)})
+
+
+_CHARGE_GUARDED = """
+WITH guard AS ({guard}), charged AS (
+    UPDATE wallets_wallet SET balance = balance - %s, updated_at = %s
+    WHERE id = (SELECT wallet_id FROM guard) AND balance >= %s
+    RETURNING id, balance
+), entry AS (
+    INSERT INTO wallets_ledgerentry (wallet_id, kind, amount, balance_after, reference_kind,
+        reference_id, idempotency_key, actor_id, memo, created_at)
+    SELECT charged.id, %s, %s, charged.balance, %s, guard.reference_id::text,
+        %s || guard.reference_id::text, NULL, %s, %s FROM charged, guard
+    RETURNING id
+), record AS ({record})
+SELECT charged.balance, guard.* FROM charged, guard
+"""
+
+
+def wallet_charge_guarded(
+    *,
+    guard_sql: str,
+    guard_params: list,
+    amount: Decimal,
+    reference_kind: str,
+    memo: str,
+    now,
+    record_sql: str,
+    record_params: list,
+) -> tuple | None:
+    """A charge of a new reference and its record as one statement, whose own first part
+    decides whether it may go through: for a purchase that needs no transaction around it.
+
+    ``guard_sql`` is a SELECT of at most one row, with columns ``wallet_id`` (the wallet to
+    charge) and ``reference_id`` (the new reference's id, e.g. from a sequence) first; it takes
+    the locks the caller's rules need and answers no row when they refuse. ``record_sql`` is an
+    ``INSERT … SELECT … FROM charged, guard``. PostgreSQL only. Answers the balance after the
+    charge followed by the guard's row, or None when nothing was written (the guard refused, or
+    the balance is short): the caller then charges the long way (``wallet_charge_recording`` in
+    its transaction), which says why."""
+    charge = _positive(amount)
+    key_prefix = Reference(reference_kind, "").key(Kind.CHARGE)  # the id is the key's last part
+    params = [*guard_params, charge, now, charge, Kind.CHARGE, -charge, reference_kind]
+    params += [key_prefix, memo[:255], now, *record_params]
+    scope = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with scope, bound_cursor() as cursor:
+        cursor.execute(_CHARGE_GUARDED.format(guard=guard_sql, record=record_sql), params)
+        return cursor.fetchone()
 
 
 # --- refunds of a sweep, a batch at a time (PostgreSQL) ---------------------------------------

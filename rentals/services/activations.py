@@ -55,6 +55,7 @@ from rentals.services.policy import (
     spend_policy_check_locked_sql,
     spend_policy_check_price,
     spend_policy_effective,
+    spend_policy_guard,
     spend_policy_of,
 )
 from smsbox.errors import ApplicationError, InvalidInput
@@ -66,6 +67,7 @@ from wallets.models import LedgerEntry
 from wallets.services import (
     Reference,
     wallet_charge,
+    wallet_charge_guarded,
     wallet_charge_recording,
     wallet_get_or_create,
     wallet_refund,
@@ -206,12 +208,10 @@ def _charge_memo(activation: Activation) -> str:
 
 
 def _open_sql(*, fields: dict) -> tuple[Activation, list[str]]:
-    """Step 1 on PostgreSQL in three statements: lock the customer (reading their wallet's id,
-    a fresh activation id, their own spend limits and their banned numbers) and lock and read
-    their count of open activations, in one round trip; read today's spending when a daily cap
-    is set; then charge the wallet and insert the ledger entry and the activation in one round
-    trip. A taken display number (unique) rolls the attempt back and draws another."""
-    user = fields["user"]
+    """Step 1 on PostgreSQL. Usually one statement (``_open_guarded``); when that one does not
+    charge (a daily cap, a limit reached, money short, a customer's first purchase), one
+    transaction of at most four (``_open_locked``), which charges or says why not. A taken
+    display number (unique) writes nothing and draws another."""
     for attempt in range(DISPLAY_NUMBER_ATTEMPTS):
         activation = Activation(
             display_number=_display_number(fields["created_at"]),
@@ -219,29 +219,9 @@ def _open_sql(*, fields: dict) -> tuple[Activation, list[str]]:
             **fields,
         )
         try:
-            with transaction.atomic():
-                locked = _lock_customer_sql(user.pk)
-                activation.pk = locked.activation_id
-                policy = spend_policy_of(user=user, own=locked.own_policy)
-                spend_policy_check_price(policy=policy, price=activation.price)
-                spend_policy_check_locked_sql(
-                    user_id=user.pk,
-                    policy=policy,
-                    price=activation.price,
-                    open_count=locked.open_count,
-                )
-                wallet_id = locked.wallet_id
-                if wallet_id is None:  # never deposited: no money, but the error says so
-                    wallet_id = wallet_get_or_create(user=user).pk
-                wallet_charge_recording(
-                    wallet_id=wallet_id,
-                    amount=activation.price,
-                    reference=activation_reference(activation),
-                    memo=_charge_memo(activation),
-                    now=activation.created_at,
-                    record_sql=_INSERT_ACTIVATION,
-                    record_params=_insert_values(activation),
-                )
+            banned = _open_guarded(activation)
+            if banned is None:
+                banned = _open_locked(activation)
         except IntegrityError as exc:
             if "display_number" not in _constraint(exc) or attempt == DISPLAY_NUMBER_ATTEMPTS - 1:
                 raise
@@ -249,8 +229,65 @@ def _open_sql(*, fields: dict) -> tuple[Activation, list[str]]:
             continue
         activation._state.adding = False
         activation._state.db = connection.alias
-        return activation, locked.banned
+        return activation, banned
     raise AssertionError("unreachable")
+
+
+def _open_guarded(activation: Activation) -> list[str] | None:
+    """Step 1 as one statement, needing no transaction around it: the customer's lock and
+    their limits (``spend_policy_guard``), the charge, its ledger entry and the activation.
+    Answers the customer's banned numbers, or None when it wrote nothing."""
+    guard = spend_policy_guard(user=activation.user, price=activation.price)
+    if guard is None:
+        return None
+    guard_sql, guard_params = guard
+    row = wallet_charge_guarded(
+        guard_sql=guard_sql,
+        guard_params=guard_params,
+        amount=activation.price,
+        reference_kind=REFERENCE_KIND,
+        memo=_charge_memo(activation),
+        now=activation.created_at,
+        record_sql=_INSERT_ACTIVATION_GUARDED,
+        record_params=insert_values(activation, _ACTIVATION_FIELDS[1:]),
+    )
+    if row is None:
+        return None
+    _balance, _wallet_id, activation.pk, banned = row
+    return banned
+
+
+def _open_locked(activation: Activation) -> list[str]:
+    """Step 1 in one transaction of three statements: lock the customer (reading their wallet's
+    id, a fresh activation id, their own spend limits and their banned numbers) and lock and
+    read their count of open activations, in one round trip; read today's spending when a daily
+    cap is set; then charge the wallet and insert the ledger entry and the activation in one
+    round trip. Answers the customer's banned numbers or raises why it may not charge."""
+    user = activation.user
+    with transaction.atomic():
+        locked = _lock_customer_sql(user.pk)
+        activation.pk = locked.activation_id
+        policy = spend_policy_of(user=user, own=locked.own_policy)
+        spend_policy_check_price(policy=policy, price=activation.price)
+        spend_policy_check_locked_sql(
+            user_id=user.pk,
+            policy=policy,
+            price=activation.price,
+            open_count=locked.open_count,
+        )
+        wallet_id = locked.wallet_id
+        if wallet_id is None:  # never deposited: no money, but the error says so
+            wallet_id = wallet_get_or_create(user=user).pk
+        wallet_charge_recording(
+            wallet_id=wallet_id,
+            amount=activation.price,
+            reference=activation_reference(activation),
+            memo=_charge_memo(activation),
+            now=activation.created_at,
+            record_sql=_INSERT_ACTIVATION,
+            record_params=_insert_values(activation),
+        )
+    return locked.banned
 
 
 @dataclass(frozen=True)
@@ -288,10 +325,18 @@ LEFT JOIN rentals_spendpolicy p ON p.user_id = u.id
 WHERE u.id = %s FOR NO KEY UPDATE OF u
 """
 # Every column of the activation (fields added later included, with their defaults).
-_ACTIVATION_FIELDS = list(Activation._meta.concrete_fields)
+_ACTIVATION_FIELDS = [
+    Activation._meta.pk,
+    *(f for f in Activation._meta.concrete_fields if not f.primary_key),
+]
 _INSERT_ACTIVATION = (
     f"INSERT INTO rentals_activation ({', '.join(f.column for f in _ACTIVATION_FIELDS)}) "  # noqa: S608 (constants)
     f"SELECT {', '.join(['%s'] * len(_ACTIVATION_FIELDS))} FROM charged"
+)
+_INSERT_ACTIVATION_GUARDED = (  # its id from the guard: ``reference_id``
+    f"INSERT INTO rentals_activation ({', '.join(f.column for f in _ACTIVATION_FIELDS)}) "  # noqa: S608 (constants)
+    f"SELECT guard.reference_id, {', '.join(['%s'] * (len(_ACTIVATION_FIELDS) - 1))} "
+    "FROM charged, guard"
 )
 
 

@@ -174,6 +174,40 @@ _SPENT = (
 )
 
 
+# The customer's row and count of open activations locked (in that order: the order of
+# ``LOCK_OPEN_COUNT``), answering their wallet's id, a fresh activation id and their banned
+# numbers only when the purchase passes their limits and they set no daily cap. A row whose
+# lock waited for another transaction is read as that one committed it (PostgreSQL checks the
+# conditions again on it), so the count is the latest; a customer without a count row or a
+# wallet yet gets no row either.
+_GUARD = """
+SELECT w.id AS wallet_id, nextval(pg_get_serial_sequence('rentals_activation', 'id'))
+    AS reference_id, ARRAY(SELECT b.phone FROM rentals_numberban b WHERE b.user_id = u.id)
+FROM smsbox_user u
+JOIN rentals_openactivations o ON o.user_id = u.id
+JOIN wallets_wallet w ON w.user_id = u.id
+LEFT JOIN rentals_spendpolicy p ON p.user_id = u.id
+WHERE u.id = %s AND p.daily_cap IS NULL
+    AND (coalesce(p.max_price, %s) IS NULL OR %s <= coalesce(p.max_price, %s))
+    AND (coalesce(p.max_concurrent, %s) IS NULL OR o.open_count < coalesce(p.max_concurrent, %s))
+FOR NO KEY UPDATE OF u FOR UPDATE OF o
+"""
+
+
+def spend_policy_guard(*, user: User, price: Decimal) -> tuple[str, list] | None:
+    """A statement (and its parameters) that locks the customer as a purchase does and answers
+    a row only for a purchase of ``price`` within their limits, for ``wallet_charge_guarded``:
+    columns ``wallet_id``, ``reference_id`` (the activation's id) and their banned numbers.
+    PostgreSQL only. None when their tier has a daily cap: today's spending can only be summed
+    in a statement after the one that took the lock (``spend_policy_check_locked_sql``), so a
+    daily cap, their own or their tier's, is never passed here."""
+    tier = spend_policy_tier(user=user)
+    if tier.daily_cap is not None:
+        return None
+    max_price, max_concurrent = tier.max_price, tier.max_concurrent
+    return _GUARD, [user.pk, max_price, price, max_price, max_concurrent, max_concurrent]
+
+
 def _check_totals(
     *, policy: EffectivePolicy, price: Decimal, open_count: int | None, spent: Decimal | None
 ) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -14,8 +15,8 @@ from django.utils import timezone
 
 from providers.adapters import NoNumbers
 from providers.models import PurchaseAttempt
-from rentals.errors import ChannelsLimit, DailyCapReached
-from rentals.models import Activation, NumberBan
+from rentals.errors import ChannelsLimit, DailyCapReached, MaxPriceLimit
+from rentals.models import Activation, NumberBan, OpenActivations
 from rentals.services import activation_cancel, activation_purchase
 from rentals.services.activations import (
     _INSERT_ACTIVATION,
@@ -24,6 +25,7 @@ from rentals.services.activations import (
     _insert_values,
     _lock_customer_sql,
     _open,
+    _open_guarded,
 )
 from rentals.services.policy import (
     EffectivePolicy,
@@ -218,11 +220,16 @@ def test_charges_at_once_on_a_wallet_that_pays_for_three_take_three(customer):
 
 # --- step 1 as a whole ------------------------------------------------------------------------
 @pytest.mark.django_db(transaction=True)
-def test_step_one_is_one_transaction_of_at_most_four_statements(customer, telegram, usa):
+def test_step_one_with_a_daily_cap_is_one_transaction_of_at_most_four_statements(
+    customer, telegram, usa
+):
     spend_policy_set(user=customer, daily_cap=Decimal("100"), max_concurrent=100)
+    OpenActivations.objects.create(user=customer)
     with CaptureQueriesContext(connection) as queries:
         activation = open_one(customer, telegram, usa)
     sent = [q["sql"] for q in queries.captured_queries]
+    assert sent[0].lstrip().startswith("WITH guard AS"), sent  # refused: it wrote nothing
+    sent = sent[1:]
     assert sent[0] == "BEGIN" and sent[-1] == "COMMIT" and sent.count("BEGIN") == 1, sent
     assert len(sent[1:-1]) <= 4, sent
     assert not any(s.startswith("SAVEPOINT") for s in sent)
@@ -236,6 +243,204 @@ def test_step_one_is_one_transaction_of_at_most_four_statements(customer, telegr
     entry = LedgerEntry.objects.get(idempotency_key=f"charge:activation:{activation.pk}")
     assert entry.memo == f"Activation {activation.display_number} (tg)"
     assert entry.balance_after == balance(customer) == Decimal("9.50")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_step_one_within_the_customers_limits_is_one_statement(customer, telegram, usa):
+    """No transaction around it: the customer's lock, their limits, the charge, its entry and
+    the activation in one statement, committed on its own."""
+    spend_policy_set(user=customer, max_price=Decimal("1"), max_concurrent=2)
+    OpenActivations.objects.create(user=customer, open_count=1)
+    NumberBan.objects.create(user=customer, phone="15550001111")
+    with CaptureQueriesContext(connection) as queries:
+        activation, banned = _open(
+            user=customer,
+            service=telegram,
+            country=usa,
+            operator="",
+            price=Decimal("0.50"),
+            key="",
+            webhook_url="",
+            replaces=None,
+        )
+    sent = [q["sql"] for q in queries.captured_queries]
+    assert len(sent) == 1 and sent[0].lstrip().startswith("WITH guard AS"), sent
+    assert banned == ["15550001111"]
+    stored = Activation.objects.get(pk=activation.pk)
+    assert (stored.state, stored.price, stored.display_number, stored.binding_key) == (
+        State.PROCESSING,
+        Decimal("0.50"),
+        activation.display_number,
+        activation.binding_key,
+    )
+    assert stored.expires_at == activation.expires_at and stored.created_at == activation.created_at
+    entry = LedgerEntry.objects.get(wallet__user=customer, kind="charge")
+    assert entry.idempotency_key == Reference("activation", activation.pk).key("charge")
+    assert (entry.reference_kind, entry.reference_id) == ("activation", str(activation.pk))
+    assert entry.memo == f"Activation {activation.display_number} (tg)"
+    assert (entry.amount, entry.created_at) == (Decimal("-0.50"), activation.created_at)
+    assert entry.balance_after == balance(customer) == Decimal("9.50")
+    assert OpenActivations.objects.get(user=customer).open_count == 2
+
+
+def _no_count_row(customer):
+    OpenActivations.objects.filter(user=customer).delete()
+
+
+def _own_max_price(customer):
+    spend_policy_set(user=customer, max_price=Decimal("0.49"))
+
+
+def _own_concurrency_limit(customer):
+    spend_policy_set(user=customer, max_concurrent=3)
+    OpenActivations.objects.filter(user=customer).update(open_count=3)
+
+
+def _own_daily_cap(customer):
+    spend_policy_set(user=customer, daily_cap=Decimal("1000"))  # far from reached
+
+
+def _money_short(customer):
+    Wallet.objects.filter(user=customer).update(balance=Decimal("0.49"))
+
+
+def _no_wallet(customer):
+    user = UserFactory()  # never deposited
+    OpenActivations.objects.create(user=user, open_count=2)
+    return user
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        _no_count_row,
+        _own_max_price,
+        _own_concurrency_limit,
+        _own_daily_cap,
+        _money_short,
+        _no_wallet,
+        None,
+    ],
+)
+@pytest.mark.django_db
+def test_the_one_statement_writes_nothing_unless_every_rule_lets_it(
+    refusal, customer, telegram, usa
+):
+    OpenActivations.objects.create(user=customer, open_count=2)
+    if refusal is not None:
+        customer = refusal(customer) or customer
+    wallet = Wallet.objects.filter(user=customer).first()
+    before = (wallet.balance if wallet else None, LedgerEntry.objects.count())
+    activation = _new_activation(customer, telegram, usa, price="0.50")
+    banned = _open_guarded(activation)
+    if refusal is None:  # the same customer and purchase, nothing in the way: charged
+        assert banned == [] and Activation.objects.filter(pk=activation.pk).exists()
+        assert balance(customer) == before[0] - Decimal("0.50")
+        return
+    assert banned is None and activation.pk is None
+    assert not Activation.objects.filter(user=customer).exists()
+    after = Wallet.objects.filter(user=customer).first()
+    assert (after.balance if after else None, LedgerEntry.objects.count()) == before
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "error"),
+    [
+        ("SMSBOX_MAX_PRICE_STANDARD", Decimal("0.49"), MaxPriceLimit),
+        ("SMSBOX_MAX_CONCURRENT_STANDARD", 2, ChannelsLimit),
+    ],
+)
+@pytest.mark.django_db
+def test_the_one_statement_keeps_the_tiers_limits(setting, value, error, customer, telegram, usa):
+    OpenActivations.objects.create(user=customer, open_count=2)
+    with override_settings(**{setting: value}):
+        assert _open_guarded(_new_activation(customer, telegram, usa, price="0.50")) is None
+        with pytest.raises(error):  # the long way says why
+            open_one(customer, telegram, usa)
+    assert LedgerEntry.objects.filter(kind="charge").count() == 0
+    assert _open_guarded(_new_activation(customer, telegram, usa, price="0.50")) is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_daily_cap_for_the_tier_the_one_statement_is_not_sent(customer, telegram, usa):
+    OpenActivations.objects.create(user=customer)
+    cap = override_settings(SMSBOX_DAILY_CAP_STANDARD=Decimal("5"))
+    with cap, CaptureQueriesContext(connection) as queries:
+        open_one(customer, telegram, usa)
+    sent = [q["sql"] for q in queries.captured_queries]
+    assert sent[0] == "BEGIN" and not any("WITH guard" in sql for sql in sent), sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_one_statement_reads_the_count_as_committed_by_the_lock_it_waited_for(
+    customer, telegram, usa
+):
+    """A purchase of the customer holds their lock and opens their last allowed activation;
+    the statement waits for it, then reads the count it committed: refused, not charged."""
+    spend_policy_set(user=customer, max_concurrent=1)
+    OpenActivations.objects.create(user=customer, open_count=0)
+    with psycopg.connect(_dsn()) as other:
+        other.execute(_LOCK.replace(" NOWAIT", "").format(mode="NO KEY UPDATE"), [customer.pk])
+        other.execute(
+            "UPDATE rentals_openactivations SET open_count = 1 WHERE user_id = %s", [customer.pk]
+        )
+        committing = threading.Timer(0.5, other.commit)
+        committing.start()
+        try:
+            assert _open_guarded(_new_activation(customer, telegram, usa)) is None
+        finally:
+            committing.join()
+    assert balance(customer) == Decimal("10.00")
+    OpenActivations.objects.filter(user=customer).update(open_count=0)  # the control
+    assert _open_guarded(_new_activation(customer, telegram, usa)) is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purchases_at_once_of_a_customer_who_bought_before_record_as_many_as_the_limit(
+    customer, simulator, telegram, usa
+):
+    """The one statement's path (their count row exists) under concurrency: a limit of three
+    with one open lets two more through, whatever the timing; the ledger agrees."""
+    spend_policy_set(user=customer, max_concurrent=3)
+    activation_purchase(user=customer, service=telegram, country=usa)
+    outcomes, barrier, lock = [], threading.Barrier(8), threading.Lock()
+
+    def buy() -> None:
+        try:
+            barrier.wait(timeout=30)
+            activation_purchase(user=customer, service=telegram, country=usa)
+            result = "ok"
+        except ChannelsLimit:
+            result = "limit"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=buy) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["limit"] * 6 + ["ok"] * 2
+    assert OpenActivations.objects.get(user=customer).open_count == 3
+    assert LedgerEntry.objects.filter(wallet__user=customer, kind="charge").count() == 3
+    call_command("check_ledger")
+
+
+def _new_activation(customer, telegram, usa, price="0.50") -> Activation:
+    now = timezone.now()
+    return Activation(
+        user=customer,
+        service=telegram,
+        country=usa,
+        price=Decimal(price),
+        state=State.PROCESSING,
+        created_at=now,
+        expires_at=now,
+        display_number=f"A{now:%y%m%d}{threading.get_ident() % 10**8:08d}",
+        binding_key="k",
+    )
 
 
 @pytest.mark.django_db
@@ -326,12 +531,17 @@ def test_the_charge_and_step_three_are_prepared_once_per_connection(
 ):
     """Django's own queries are never prepared; the purchase's single statements are, the first
     time the connection runs them, and later purchases reuse them."""
-    activation_purchase(user=customer, service=telegram, country=usa)
+    for _ in range(2):  # the first one the long way (no count row yet), then in one statement
+        activation_purchase(user=customer, service=telegram, country=usa)
     prepared = _prepared()
     assert any(sql.lstrip().startswith("WITH charged AS") for sql in prepared), prepared
+    assert any(sql.lstrip().startswith("WITH guard AS") for sql in prepared), prepared
     assert any(sql.startswith("WITH attempt AS") for sql in prepared), prepared
     assert any(sql.startswith("INSERT INTO providers_simulatednumber") for sql in prepared)
-    assert not any("smsbox_user" in sql for sql in prepared)  # a query string of two statements
+    # query strings of several statements (the customer's lock, the simulator's) cannot be
+    assert not any(
+        "FOR NO KEY UPDATE OF u;" in sql or "synchronous_commit" in sql for sql in prepared
+    )
     for _ in range(2):
         activation_purchase(user=customer, service=telegram, country=usa)
     assert _prepared() == prepared
