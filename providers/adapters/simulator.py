@@ -618,9 +618,15 @@ def _locked_sequence_sql(provider_id: int) -> int:
     that waited for the lock would miss the sale of the transaction it waited for; the second
     statement's snapshot is taken once the lock is held. ``FOR NO KEY UPDATE``, not ``FOR
     UPDATE``: buys still take it in turn, but a foreign key's check of the provider's row (a
-    purchase attempt, step 3 of a purchase) does not wait for the buy's commit."""
+    purchase attempt, step 3 of a purchase) does not wait for the buy's commit.
+
+    The sale's commit does not wait for the disk (``synchronous_commit`` off for its
+    transaction): the simulator stands in for an upstream, whose answer a crash can lose as
+    well. The purchase's next commit (step 3) writes the sale to disk with its own; a sale lost
+    before that leaves the purchase processing, for reconciliation to settle."""
     with connection.cursor() as cursor:
         cursor.execute(_lock_and_last_sql(), [provider_id, provider_id])
+        cursor.nextset()
         cursor.nextset()
         return cursor.fetchone()[0] or 0
 
@@ -631,7 +637,8 @@ def _lock_and_last_sql() -> str:
 
     sales = SimulatedNumber._meta
     return (
-        f"SELECT 1 FROM {Provider._meta.db_table} WHERE {Provider._meta.pk.column} = %s "  # noqa: S608 (constants)
+        "SET LOCAL synchronous_commit TO off; "  # noqa: S608 (constants)
+        f"SELECT 1 FROM {Provider._meta.db_table} WHERE {Provider._meta.pk.column} = %s "
         "FOR NO KEY UPDATE; "
         f"SELECT MAX({sales.get_field('sequence').column}) FROM {sales.db_table} "
         f"WHERE {sales.get_field('provider').column} = %s"
@@ -643,7 +650,7 @@ def _insert_first_free(number, candidates: tuple[str, ...]) -> bool:
     provider in its country holds, in one statement; False, nothing written, when every one is
     held. Under the provider's row lock, as every sale is drawn."""
     values = insert_values(number, [f for f in _insert_fields() if f.name != "phone"])
-    params = [*values, list(candidates), number.provider_id, number.country_id_sa, *_HELD]
+    params = [*values, list(candidates), number.provider_id, number.country_id_sa]
     with bound_cursor() as cursor:
         cursor.execute(_insert_first_free_sql(), params)
         row = cursor.fetchone()
@@ -673,10 +680,13 @@ def _insert_first_free_sql() -> str:
         meta.get_field(name).column for name in ("provider", "country_id_sa", "phone", "status")
     )
     values = ", ".join("c.phone" if f.name == "phone" else "%s" for f in fields)
-    held = ", ".join(["%s"] * len(_HELD))
+    held = ", ".join(f"'{status}'" for status in _HELD)  # constants
     # A scalar subquery, not NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti-join, which
     # it may run by hashing every open number of the country (1.2 ms at 3 000 open), where
-    # this asks the index of open numbers about the candidates in turn until one is free.
+    # this asks the index of open numbers about the candidates in turn until one is free. The
+    # statuses written in, not sent as values: the statement is prepared, and only with them in
+    # its text can its generic plan use that (partial) index and be kept instead of planning
+    # each sale anew.
     return (
         f"INSERT INTO {table} ({', '.join(f.column for f in fields)}) "  # noqa: S608 (constants)
         f"SELECT {values} FROM unnest(%s::text[]) WITH ORDINALITY AS c(phone, n) "

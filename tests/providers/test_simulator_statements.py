@@ -182,6 +182,51 @@ def test_a_buy_is_one_transaction_of_two_round_trips(telegram, usa):
     assert (number.sequence, number.phone, number.status) == (2, bought.phone, "waiting")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_sale_commits_without_waiting_for_the_disk_and_only_the_sale(telegram, usa, monkeypatch):
+    """The simulator stands in for an upstream: its sale's transaction turns
+    ``synchronous_commit`` off for itself alone (``SET LOCAL``)."""
+    from providers.adapters import simulator as module
+
+    seen, insert = [], module._insert_first_free
+
+    def recording(number, candidates):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            seen.append(cursor.fetchone()[0])
+        return insert(number, candidates)
+
+    monkeypatch.setattr(module, "_insert_first_free", recording)
+    adapter_for(simulator()).buy(service=telegram, country=usa)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        after = cursor.fetchone()[0]
+    assert (seen, after) == (["off"], "on")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_insert_settles_on_a_generic_plan(telegram, usa):
+    """Prepared, with the held statuses written in (as values, they kept PostgreSQL from using
+    the partial index of open numbers in a generic plan, so it planned every sale anew): planned
+    for the first sales, then one plan kept."""
+    provider = simulator(pool_size=10000)
+    SimulatedNumber.objects.bulk_create(  # orders of another country: the index pays
+        _sale(provider, sequence, country_id_sa=6, phone=f"62{sequence:09d}")
+        for sequence in range(10000, 13000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE providers_simulatednumber")
+    for _ in range(8):
+        adapter_for(provider).buy(service=telegram, country=usa)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'INSERT INTO providers_simulatednumber%%'"
+        )
+        [(generic, custom)] = cursor.fetchall()
+        assert generic >= 1 and custom <= 5, (generic, custom)  # no longer planned each sale
+
+
 @pytest.mark.django_db
 def test_the_statements_sell_what_the_orm_sells(telegram, usa, monkeypatch):
     """Injected failures, an exhausted pool (its first candidates all held) and rents ordered
