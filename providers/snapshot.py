@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 from django.core.cache import cache
 from django.db import connection, transaction
 
+from smsbox.cache import cache_raw_key, cache_raw_value
+
 VERSION_KEY = "providers:snapshot:version"
 T = TypeVar("T")
 
@@ -53,6 +55,20 @@ def snapshot_version() -> str:
             _request.version = _read_version()
         return _request.version
     return _read_version()
+
+
+def snapshot_version_key() -> str | None:
+    """The version's key as Redis stores it, for a request that reads it along with a round
+    trip of its own (the handler's key check) and hands it to ``snapshot_version_seen``; None
+    when the cache is not Redis."""
+    return cache_raw_key(VERSION_KEY)
+
+
+def snapshot_version_seen(raw: bytes | None) -> None:
+    """The version as the current request read it (``snapshot_version_key``), before any
+    lookup: the request uses it instead of reading it again. A missing one is read as usual."""
+    if raw is not None and getattr(_request, "active", False) and _request.version is None:
+        _request.version = cache_raw_value(raw)
 
 
 def _read_version() -> str:

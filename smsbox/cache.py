@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -102,7 +103,8 @@ class RedisCache(django_redis.RedisCache):
         return self._guarded("add", True, key, value, timeout, version)
 
     def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
-        return self._guarded("get", default, key, default, version)
+        found = self._read([self.make_and_validate_key(key, version=version)])
+        return default if not found or found[0] is None else self._cache._serializer.loads(found[0])
 
     def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
         return self._guarded("set", None, key, value, timeout, version)
@@ -114,7 +116,26 @@ class RedisCache(django_redis.RedisCache):
         return self._guarded("delete", False, key, version)
 
     def get_many(self, keys: Any, version: Any = None) -> Any:
-        return self._guarded("get_many", {}, keys, version)
+        made = {self.make_and_validate_key(key, version=version): key for key in keys}
+        found = self._read(list(made)) if made else []
+        loads = self._cache._serializer.loads
+        return {made[k]: loads(v) for k, v in zip(made, found, strict=False) if v is not None}
+
+    def _read(self, keys: list[str]) -> list[Any]:
+        """The raw values of ``keys`` (None for a missing one) in one round trip on this
+        thread's own connection (``redis_commands``: reads are what purchases and pages make
+        most); nothing (every key missing) while Redis is unreachable."""
+        if redis_down():
+            return []
+        try:
+            command = ("GET", keys[0]) if len(keys) == 1 else ("MGET", *keys)
+            [reply] = redis_commands(
+                command, pool=self._cache.get_client(write=True).connection_pool
+            )
+        except REDIS_ERRORS as exc:
+            redis_mark_down(exc)
+            return []
+        return [reply] if len(keys) == 1 else reply
 
     def has_key(self, key: Any, version: Any = None) -> Any:
         return self._guarded("has_key", False, key, version)
@@ -155,6 +176,23 @@ def raw_redis() -> Any | None:
     return _client
 
 
+def cache_raw_key(key: str) -> str | None:
+    """``key`` of the default cache as Redis stores it (prefix and version included), for a
+    caller that reads it along with a round trip of its own (``cache_raw_value``); None when
+    the cache is not Redis."""
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    return backend.make_and_validate_key(key) if isinstance(backend, RedisCache) else None
+
+
+def cache_raw_value(raw: bytes) -> Any:
+    """The value that a key of ``cache_raw_key`` held, as ``cache.get`` would answer it."""
+    from django.core.cache import caches
+
+    return caches["default"]._cache._serializer.loads(raw)
+
+
 def redis_configured() -> bool:
     """Whether the cache is Redis (so ``raw_redis()`` answering None means it is down)."""
     raw_redis()
@@ -185,20 +223,22 @@ class Script:
             return redis_commands(("EVAL", self._source, len(keys), *keys, *args))[0]
 
 
-def redis_commands(*commands: Sequence[Any]) -> list[Any]:
-    """Send ``commands`` to ``raw_redis()``'s server together, in one round trip, on this
-    thread's own connection; their replies in order (an error reply is raised, as are
-    ``REDIS_ERRORS``). For the paths clients poll and buy on.
+def redis_commands(*commands: Sequence[Any], pool: Any = None) -> list[Any]:
+    """Send ``commands`` to ``raw_redis()``'s server (or ``pool``'s) together, in one round
+    trip, on this thread's own connection; their replies in order (an error reply is raised, as
+    are ``REDIS_ERRORS``). For the paths clients poll and buy on.
 
     redis-py takes a connection from its pool for every call and first asks the socket whether
     it holds unread data, a probe that costs about as much CPU as the round trip itself. A
     connection that only one thread uses and that is disconnected after any failure (so that no
     reply is ever left unread on it; the next call reconnects) needs no such probe. A forked
     child makes its own."""
-    client = raw_redis()
-    if client is None:
-        raise redis_exceptions.ConnectionError("Redis is marked unreachable.")
-    connection = _thread_connection(client.connection_pool)
+    if pool is None:
+        client = raw_redis()
+        if client is None:
+            raise redis_exceptions.ConnectionError("Redis is marked unreachable.")
+        pool = client.connection_pool
+    connection = _thread_connection(pool)
     try:
         if len(commands) == 1:
             connection.send_command(*commands[0])
@@ -212,12 +252,14 @@ def redis_commands(*commands: Sequence[Any]) -> list[Any]:
 
 def _thread_connection(pool: Any) -> Any:
     """This thread's own connection to the server of ``pool`` (with its settings, timeouts
-    included), made anew in a forked child or for another pool."""
+    included), one per pool, made anew in a forked child."""
     own = _threads
-    if getattr(own, "pid", None) != os.getpid() or getattr(own, "pool", None) is not pool:
-        own.pid, own.pool = os.getpid(), pool
-        own.connection = pool.connection_class(**pool.connection_kwargs)
-    return own.connection
+    if getattr(own, "pid", None) != os.getpid():
+        own.pid, own.connections = os.getpid(), weakref.WeakKeyDictionary()
+    connection = own.connections.get(pool)
+    if connection is None:
+        connection = own.connections[pool] = pool.connection_class(**pool.connection_kwargs)
+    return connection
 
 
 _threads = threading.local()

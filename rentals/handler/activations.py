@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from providers.models import Service
+from providers.snapshot import snapshot_version_key, snapshot_version_seen
 from rentals import selectors, services
 from rentals.activation_cache import activation_cache_keys
 from rentals.errors import NoActivation
@@ -59,6 +60,8 @@ def _max_price(call: Call) -> Decimal | None:
 
 
 def _purchase_args(call: Call) -> dict:
+    if call.cached:
+        snapshot_version_seen(call.cached[0])
     exception = call.get("phoneException")
     if exception and not _PHONE_PREFIXES.fullmatch(exception.replace(" ", "")):
         raise HandlerError("WRONG_EXCEPTION_PHONE")
@@ -86,6 +89,12 @@ def _bought(activation: Activation) -> Activation:
 
 
 # --- buying -----------------------------------------------------------------------------------
+
+
+def get_number_cached(params: dict[str, str]) -> tuple[str, ...]:
+    """The catalog's version (``providers.snapshot``), read along with the key check."""
+    key = snapshot_version_key()
+    return () if key is None else (key,)
 
 
 def get_number(call: Call):

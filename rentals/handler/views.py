@@ -60,8 +60,8 @@ ACTIONS: dict[str, Action] = {
     "getCountries": Action(catalog.get_countries, JSON),
     "getServicesList": Action(catalog.get_services_list, JSON),
     # activations
-    "getNumber": Action(activations.get_number),
-    "getNumberV2": Action(activations.get_number_v2, JSON),
+    "getNumber": Action(activations.get_number, cached=activations.get_number_cached),
+    "getNumberV2": Action(activations.get_number_v2, JSON, cached=activations.get_number_cached),
     "getMultiServiceNumber": Action(activations.get_multi_service_number, JSON),
     "setStatus": Action(activations.set_status),
     "getStatus": Action(activations.get_status, cached=activations.get_status_cached),

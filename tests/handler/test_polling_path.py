@@ -3,6 +3,8 @@ Redis round trip (the key check, the rate limit and the activation's cached stat
 no SQL; the first poll of an activation reads its row once and copies its status. Revoking the
 key or reaching the rate limit still takes effect at once."""
 
+from decimal import Decimal
+
 import pytest
 import time_machine
 from django.db import connection
@@ -10,7 +12,8 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from apikeys.services import api_key_revoke
-from tests.factories import ActivationFactory
+from providers.catalog import catalog_load
+from tests.factories import ActivationFactory, OfferFactory
 from tests.handler.conftest import fund
 from tests.handler.redis_rounds import RedisRoundTrips
 
@@ -106,3 +109,33 @@ def test_get_number_reads_the_offers_and_price_rules_once(handler, customer, off
         if q["sql"].startswith("INSERT INTO providers_simulatednumber")
     ]
     assert len(draws) == 1 and "unnest(" in draws[0]
+
+
+@pytest.fixture
+def catalog(db):
+    catalog_load()  # a transactional test before this one may have emptied the tables
+
+
+@pytest.mark.django_db(transaction=True)
+def test_get_number_reads_the_catalogs_version_with_the_key_check(
+    catalog, handler, customer, monkeypatch
+):
+    """The purchase's catalog lookups (``providers.snapshot``) use the version read in the key
+    check's round trip, not a round trip of their own; a change is still seen at the next one."""
+    from providers import snapshot
+
+    offer = OfferFactory(cost=Decimal("0.50"), stock=10)
+    fund(customer, "10.00")
+    handler.text("getBalance")  # caches the key check
+    assert handler.text("getNumber", service="tg", country="187").startswith("ACCESS_NUMBER:")
+    reads, read = [], snapshot._read_version
+    monkeypatch.setattr(snapshot, "_read_version", lambda: reads.append(1) or read())
+    with RedisRoundTrips() as redis:
+        assert handler.text("getNumber", service="tg", country="187").startswith("ACCESS_NUMBER:")
+    assert reads == [] and redis.count == 3  # the key check, the breaker, the copies' drop
+    assert handler.text("getBalance") == "ACCESS_BALANCE:9.00"
+    offer.cost = Decimal("0.70")
+    offer.save()  # another process's change: the version moves
+    assert handler.text("getNumber", service="tg", country="187").startswith("ACCESS_NUMBER:")
+    assert handler.text("getBalance") == "ACCESS_BALANCE:8.30"
+    assert reads == []

@@ -36,6 +36,28 @@ def test_threads_share_the_server_through_their_own_backends():
     assert sorted(seen) == [0, 1, 2, 3]
 
 
+def test_reads_answer_what_was_stored_on_this_threads_own_connection(monkeypatch):
+    """``get`` and ``get_many`` read in one round trip on the thread's own connection (not
+    one of the pool's), with Django's keys and values: numbers stored as they are, the rest
+    pickled."""
+    cache.set("smsbox:test:r1", {"a": [1, 2]}, timeout=5)
+    cache.set("smsbox:test:r2", 7, timeout=5)
+    cache.set("smsbox:test:r3", "three", timeout=5, version=2)
+    own = _thread_connection(caches["default"]._cache.get_client(write=True).connection_pool)
+    sent = []
+    send = own.send_command
+    monkeypatch.setattr(own, "send_command", lambda *args: sent.append(args[0]) or send(*args))
+    assert cache.get("smsbox:test:r1") == {"a": [1, 2]}
+    assert cache.get("smsbox:test:none", "default") == "default"
+    assert cache.get("smsbox:test:r3") is None and cache.get("smsbox:test:r3", version=2) == "three"
+    assert cache.get_many(["smsbox:test:r1", "smsbox:test:none", "smsbox:test:r2"]) == {
+        "smsbox:test:r1": {"a": [1, 2]},
+        "smsbox:test:r2": 7,
+    }
+    assert cache.get_many([]) == {}
+    assert sent == ["GET", "GET", "GET", "GET", "MGET"]
+
+
 # --- scripts and commands on each thread's own connection -------------------------------------
 _ECHO = "return {KEYS[1], ARGV[1]}"
 
