@@ -14,7 +14,6 @@ is seen by every other at its next request.
 
 from __future__ import annotations
 
-import copy
 import secrets
 import threading
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from smsbox.cache import cache_raw_key, cache_raw_value
+from smsbox.instances import instance_copy
 
 VERSION_KEY = "providers:snapshot:version"
 T = TypeVar("T")
@@ -122,7 +122,7 @@ def service_by_code(code: str):
 
     found = snapshot_get("services", lambda: _by(Service.objects.all(), lambda s: s.code.lower()))
     found = found.get(code.lower())
-    return copy.copy(found) if found is not None else None
+    return instance_copy(found) if found is not None else None
 
 
 def country_by_sms_activate_id(sms_activate_id: int):
@@ -133,7 +133,7 @@ def country_by_sms_activate_id(sms_activate_id: int):
         "countries", lambda: _by(Country.objects.all(), lambda c: c.sms_activate_id)
     )
     found = found.get(sms_activate_id)
-    return copy.copy(found) if found is not None else None
+    return instance_copy(found) if found is not None else None
 
 
 def price_book():
@@ -160,8 +160,8 @@ def offers_in_stock(*, service_id: int, country_id: int) -> list:
 
 
 def _fresh_offer(offer):
-    fresh = copy.copy(offer)
-    fresh.provider = copy.copy(offer.provider)
+    fresh = instance_copy(offer)
+    fresh.provider = instance_copy(offer.provider)
     return fresh
 
 

@@ -30,6 +30,19 @@ def instance_of(model: type[M], fields: dict[str, Any], *, db: str = DEFAULT_DB_
     return instance
 
 
+def instance_copy(instance: M) -> M:
+    """A shallow copy of ``instance`` with a state of its own (its cache of related objects
+    included), as ``copy.copy`` makes it, without the pickling protocol that ``copy.copy`` goes
+    through (``__reduce_ex__``, ``__getstate__``, ``__setstate__``): a quarter of the time, for
+    the copies a per-process cache hands out on the purchase path."""
+    copied = instance.__class__.__new__(instance.__class__)
+    copied.__dict__.update(instance.__dict__)
+    state = copied._state = models.base.ModelState.__new__(models.base.ModelState)
+    state.__dict__.update(instance._state.__dict__)
+    state.fields_cache = dict(instance._state.fields_cache)
+    return copied
+
+
 def instance_fields(instance: models.Model) -> dict[str, Any]:
     """The loaded field values of ``instance`` (deferred ones left out), for ``instance_of``."""
     return {
