@@ -169,8 +169,9 @@ def _open(
     webhook_url: str,
     replaces: Activation | None,
 ) -> tuple[Activation, list[str]]:
-    """Step 1: in one transaction check the spend policy, record and charge. Answers the
-    activation and the numbers the customer banned (never to be given to them again)."""
+    """Step 1: check the spend policy, record and charge, all or nothing (one statement or one
+    transaction). Answers the activation and the numbers the customer banned (never to be given
+    to them again)."""
     now = timezone.now()
     fields = dict(
         user=user,
