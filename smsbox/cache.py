@@ -4,7 +4,9 @@ as an empty cache while Redis is unreachable.
 Django's ``RedisCacheClient`` builds a new ``redis.Redis`` object for every cache call, which
 costs more than the round trip itself on the paths clients poll and buy on (rate limits,
 circuit breakers). redis-py clients are thread-safe and share their pool, so one per pool is
-enough; the pool itself still reconnects after a fork.
+enough; the pool itself still reconnects after a fork. Reads (``get``, ``get_many``), the most
+frequent calls, skip the client altogether: they go through ``redis_commands`` on the thread's
+own connection, with Django's keys and values.
 
 **Degraded mode.** Selling numbers must not depend on a cache being up. Every call has a short
 socket timeout (``SMSBOX_REDIS_TIMEOUT``, set in ``CACHES``); a call that cannot reach Redis

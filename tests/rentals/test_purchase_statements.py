@@ -42,8 +42,9 @@ from wallets.services import Reference, wallet_charge_recording, wallet_get_or_c
 State = Activation.State
 
 
-def open_one(customer, telegram, usa, price="0.50") -> Activation:
-    activation, _ = _open(
+def step_one(customer, telegram, usa, price="0.50") -> tuple[Activation, list[str]]:
+    """Step 1 of a purchase: the activation and the customer's banned numbers."""
+    return _open(
         user=customer,
         service=telegram,
         country=usa,
@@ -53,7 +54,10 @@ def open_one(customer, telegram, usa, price="0.50") -> Activation:
         webhook_url="",
         replaces=None,
     )
-    return activation
+
+
+def open_one(customer, telegram, usa, price="0.50") -> Activation:
+    return step_one(customer, telegram, usa, price)[0]
 
 
 def balance(user) -> Decimal:
@@ -253,16 +257,7 @@ def test_step_one_within_the_customers_limits_is_one_statement(customer, telegra
     OpenActivations.objects.create(user=customer, open_count=1)
     NumberBan.objects.create(user=customer, phone="15550001111")
     with CaptureQueriesContext(connection) as queries:
-        activation, banned = _open(
-            user=customer,
-            service=telegram,
-            country=usa,
-            operator="",
-            price=Decimal("0.50"),
-            key="",
-            webhook_url="",
-            replaces=None,
-        )
+        activation, banned = step_one(customer, telegram, usa)
     sent = [q["sql"] for q in queries.captured_queries]
     assert len(sent) == 1 and sent[0].lstrip().startswith("WITH guard AS"), sent
     assert banned == ["15550001111"]
