@@ -330,15 +330,18 @@ _ACTIVATION_FIELDS = [
     Activation._meta.pk,
     *(f for f in Activation._meta.concrete_fields if not f.primary_key),
 ]
-_INSERT_ACTIVATION = (
-    f"INSERT INTO rentals_activation ({', '.join(f.column for f in _ACTIVATION_FIELDS)}) "  # noqa: S608 (constants)
-    f"SELECT {', '.join(['%s'] * len(_ACTIVATION_FIELDS))} FROM charged"
-)
-_INSERT_ACTIVATION_GUARDED = (  # its id from the guard: ``reference_id``
-    f"INSERT INTO rentals_activation ({', '.join(f.column for f in _ACTIVATION_FIELDS)}) "  # noqa: S608 (constants)
-    f"SELECT guard.reference_id, {', '.join(['%s'] * (len(_ACTIVATION_FIELDS) - 1))} "
-    "FROM charged, guard"
-)
+
+
+def _insert_activation_sql(id_value: str, source: str) -> str:
+    """The INSERT of an activation from the charge's statement: its id ``id_value``, every
+    other column a parameter, one row per row of ``source``."""
+    values = ", ".join([id_value] + ["%s"] * (len(_ACTIVATION_FIELDS) - 1))
+    columns = ", ".join(f.column for f in _ACTIVATION_FIELDS)
+    return f"INSERT INTO rentals_activation ({columns}) SELECT {values} FROM {source}"  # noqa: S608 (constants)
+
+
+_INSERT_ACTIVATION = _insert_activation_sql("%s", "charged")
+_INSERT_ACTIVATION_GUARDED = _insert_activation_sql("guard.reference_id", "charged, guard")
 
 
 def _insert_values(activation: Activation) -> list:
