@@ -154,8 +154,10 @@ def _child(env: dict[str, str], args, stage: str, size: int) -> dict[str, float]
     figures (the last line it prints, JSON)."""
     command = [PYTHON, __file__, "--stage", stage, "--size", str(size)]
     command += ["--requests", str(args.requests), "--purchases", str(args.purchases)]
-    output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{stage} of size {size} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _stage(args) -> int:
