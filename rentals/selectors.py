@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -428,3 +429,35 @@ def rentals_by_terms(*, user: User, terms: list[str]) -> QuerySet:
         )
         .order_by("-created_at", "-id")
     )
+
+
+# --- the customers' counts of open activations -------------------------------------------------
+class OpenCountDifference(NamedTuple):
+    user_id: int
+    kept: int  # the customer's ``OpenActivations`` row (0 when they have none)
+    actual: int  # their activations in ``Activation.OPEN_STATES``
+
+
+def open_counts_differing() -> list[OpenCountDifference]:
+    """The customers whose count of open activations (``OpenActivations``, kept by triggers on
+    PostgreSQL) differs from their open activations, by customer, as one snapshot sees them
+    (a trigger writes the count in the statement that writes the activation). Empty on SQLite,
+    where nothing is kept: purchases count."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTS_DIFFERING)
+        return [OpenCountDifference(*row) for row in cursor.fetchall()]
+
+
+_COUNTS_DIFFERING = f"""
+SELECT user_id, coalesce(o.open_count, 0), coalesce(a.open, 0)
+FROM rentals_openactivations o
+FULL JOIN (
+    SELECT user_id, count(*) AS open FROM rentals_activation
+    WHERE state IN ({", ".join(f"'{state}'" for state in Activation.OPEN_STATES)})
+    GROUP BY user_id
+) a USING (user_id)
+WHERE coalesce(o.open_count, 0) <> coalesce(a.open, 0)
+ORDER BY user_id
+"""  # noqa: S608 (the model's constants)

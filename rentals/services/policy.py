@@ -4,6 +4,7 @@ The checks run inside the purchase's first transaction with the customer's row l
 purchases of one customer cannot both pass a limit that only one of them fits.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +25,8 @@ from rentals.models import Activation, SpendPolicy
 from smsbox.errors import InvalidInput
 from smsbox.models import User
 from smsbox.money import ZERO, format_money
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,15 @@ LOCK_OPEN_COUNT = (
     "SELECT coalesce((SELECT open_count FROM rentals_openactivations "
     "WHERE user_id = %s FOR UPDATE), 0)"
 )
+_COUNT_ROW = (
+    "INSERT INTO rentals_openactivations (user_id, open_count) VALUES (%s, 0) "
+    "ON CONFLICT (user_id) DO NOTHING"
+)
+_OPEN_OF = (
+    "SELECT count(*) FROM rentals_activation "  # noqa: S608 (constants)
+    f"WHERE user_id = %s AND state IN {_in(Activation.OPEN_STATES)}"
+)
+_SET_COUNT = "UPDATE rentals_openactivations SET open_count = %s WHERE user_id = %s"
 _SPENT = (
     "SELECT coalesce(sum(price), 0) FROM rentals_activation "  # noqa: S608 (constants)
     f"WHERE user_id = %s AND created_at >= %s AND state NOT IN {_REFUNDED}"
@@ -206,6 +218,32 @@ def spend_policy_guard(*, user: User, price: Decimal) -> tuple[str, list] | None
         return None
     max_price, max_concurrent = tier.max_price, tier.max_concurrent
     return _GUARD, [user.pk, max_price, price, max_price, max_concurrent, max_concurrent]
+
+
+def open_count_repair(*, user_id: int) -> int | None:
+    """Set customer ``user_id``'s count of open activations (``OpenActivations``) to the number
+    of their open activations; None when it was right already, else the count written. For
+    ``check_open_counts --repair``; PostgreSQL only.
+
+    It takes the locks a purchase takes, in its order (the customer, then the count row) and
+    counts in a statement after them: a purchase of theirs waits for the customer, a cancel or
+    an expiry that changes an activation's openness waits for the count row (its trigger writes
+    it) or, when it came first, is waited for. Either way the count is exact when written, and
+    their next change adds to it or takes from it as usual."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM smsbox_user WHERE id = %s FOR NO KEY UPDATE", [user_id])
+        cursor.execute(_COUNT_ROW, [user_id])
+        cursor.execute(LOCK_OPEN_COUNT, [user_id])
+        kept = cursor.fetchone()[0]
+        cursor.execute(_OPEN_OF, [user_id])
+        actual = cursor.fetchone()[0]
+        if actual == kept:
+            return None
+        cursor.execute(_SET_COUNT, [actual, user_id])
+    logger.warning(
+        "count of open activations of customer %s was %s, set to %s", user_id, kept, actual
+    )
+    return actual
 
 
 def _check_totals(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from providers.adapters import NoNumbers, OutcomeUnknown, Transient, UpstreamRejected, adapter_for
 from providers.adapters.simulator import _insert_first_free, _locked_sequence_sql
 from providers.models import Country, Service, SimulatedNumber
+from tests.database import dsn
 from tests.factories import ProviderFactory
 
 
@@ -46,7 +47,7 @@ def test_the_lock_answers_the_providers_last_sequence_and_holds_its_row(telegram
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
         last = _locked_sequence_sql(provider.pk)
         # another connection cannot take the provider's row meanwhile, but the other's
-        with psycopg.connect(_dsn()) as elsewhere:
+        with psycopg.connect(dsn()) as elsewhere:
             with pytest.raises(psycopg.errors.LockNotAvailable):
                 elsewhere.execute(_NOWAIT, [provider.pk])
             elsewhere.rollback()
@@ -297,7 +298,7 @@ def _sales(provider) -> list[tuple]:
 def _until_a_session_waits_for_a_lock() -> None:
     """From a connection of its own: inside a transaction, pg_stat_activity does not change."""
     deadline = time.monotonic() + 30
-    with psycopg.connect(_dsn(), autocommit=True) as watcher:
+    with psycopg.connect(dsn(), autocommit=True) as watcher:
         while time.monotonic() < deadline:
             waiting = watcher.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
@@ -307,11 +308,3 @@ def _until_a_session_waits_for_a_lock() -> None:
                 return
             time.sleep(0.01)
     raise AssertionError("the second buy never waited for the lock")
-
-
-def _dsn() -> str:
-    conf = connection.settings_dict
-    password = f" password={conf['PASSWORD']}" if conf["PASSWORD"] else ""
-    return f"host={conf['HOST']} port={conf['PORT']} user={conf['USER']} dbname={conf['NAME']}" + (
-        password
-    )

@@ -33,6 +33,7 @@ from rentals.services.policy import (
     spend_policy_check_locked_sql,
     spend_policy_set,
 )
+from tests.database import dsn
 from tests.factories import UserFactory
 from tests.rentals.conftest import age, fund
 from wallets.errors import InsufficientFunds
@@ -71,7 +72,7 @@ def test_the_customer_lock_answers_the_wallet_and_a_fresh_id_and_holds_the_row(c
     with transaction.atomic():
         first = _lock_customer_sql(customer.pk)
         second = _lock_customer_sql(customer.pk)
-        with psycopg.connect(_dsn()) as other:
+        with psycopg.connect(dsn()) as other:
             # another connection cannot take the customer's row meanwhile (a purchase, a cancel)
             for mode in ("UPDATE", "NO KEY UPDATE"):
                 with pytest.raises(psycopg.errors.LockNotAvailable):
@@ -374,7 +375,7 @@ def test_the_one_statement_reads_the_count_as_committed_by_the_lock_it_waited_fo
     the statement waits for it, then reads the count it committed: refused, not charged."""
     spend_policy_set(user=customer, max_concurrent=1)
     OpenActivations.objects.create(user=customer, open_count=0)
-    with psycopg.connect(_dsn()) as other:
+    with psycopg.connect(dsn()) as other:
         other.execute(_LOCK.replace(" NOWAIT", "").format(mode="NO KEY UPDATE"), [customer.pk])
         other.execute(
             "UPDATE rentals_openactivations SET open_count = 1 WHERE user_id = %s", [customer.pk]
@@ -561,14 +562,6 @@ def _prepared() -> list[str]:
 
 _NOWAIT = "SELECT 1 FROM smsbox_user WHERE id = %s FOR UPDATE NOWAIT"
 _LOCK = "SELECT 1 FROM smsbox_user WHERE id = %s FOR {mode} NOWAIT"
-
-
-def _dsn() -> str:
-    conf = connection.settings_dict
-    password = f" password={conf['PASSWORD']}" if conf["PASSWORD"] else ""
-    return f"host={conf['HOST']} port={conf['PORT']} user={conf['USER']} dbname={conf['NAME']}" + (
-        password
-    )
 
 
 def _statements(queries) -> list[str]:
