@@ -30,6 +30,7 @@ from rentals.models import Activation, SmsMessage
 from rentals.status import handler_status
 from smsbox import parsing
 from smsbox.errors import NotFound
+from smsbox.instances import sql_constants
 from smsbox.models import User
 from smsbox.money import ZERO
 from wallets.models import Wallet
@@ -455,7 +456,7 @@ SELECT user_id, coalesce(o.open_count, 0), coalesce(a.open, 0)
 FROM rentals_openactivations o
 FULL JOIN (
     SELECT user_id, count(*) AS open FROM rentals_activation
-    WHERE state IN ({", ".join(f"'{state}'" for state in Activation.OPEN_STATES)})
+    WHERE state IN ({sql_constants(Activation.OPEN_STATES)})
     GROUP BY user_id
 ) a USING (user_id)
 WHERE coalesce(o.open_count, 0) <> coalesce(a.open, 0)

@@ -1,6 +1,7 @@
 """Model instances built from cached values on the paths clients poll, and, for the purchase
-path's hand-written statements, the values of an unsaved instance as an insert sends them and
-the cursor that sends them (``bound_cursor``).
+path's hand-written statements, the values of an unsaved instance as an insert sends them, a
+model's constants written into their text (``sql_constants``) and the cursor that sends them
+(``bound_cursor``).
 
 ``instance_of`` builds what ``Model.from_db`` would (the fields given, the others deferred and
 read from the database if ever asked for) without running ``Model.__init__`` for every field and
@@ -60,6 +61,13 @@ def insert_values(
     not the ``django.db.connection`` proxy: each field asks it several times."""
     connection = connections[db]
     return [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+
+
+def sql_constants(values: Iterable[str]) -> str:
+    """``values`` written into a hand-written statement as a list of SQL string literals
+    (``'waiting', 'received'``): for a model's constants (states, statuses), so that a prepared
+    statement's generic plan can use a partial index on them. Never for input."""
+    return ", ".join(f"'{value}'" for value in values)
 
 
 def bound_cursor(db: str = DEFAULT_DB_ALIAS) -> Any:

@@ -57,7 +57,7 @@ from providers.adapters.base import (
     UpstreamStatus,
 )
 from providers.adapters.simulator_settings import DEFAULTS
-from smsbox.instances import bound_cursor, insert_values
+from smsbox.instances import bound_cursor, insert_values, sql_constants
 from smsbox.outbox import task_enqueue
 
 _CALLING_CODES = {0: "7", 1: "380", 2: "7", 6: "62", 16: "44", 43: "49", 187: "1"}
@@ -680,7 +680,7 @@ def _insert_first_free_sql() -> str:
         meta.get_field(name).column for name in ("provider", "country_id_sa", "phone", "status")
     )
     values = ", ".join("c.phone" if f.name == "phone" else "%s" for f in fields)
-    held = ", ".join(f"'{status}'" for status in _HELD)  # constants
+    held = sql_constants(_HELD)
     # A scalar subquery, not NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti-join, which
     # it may run by hashing every open number of the country (1.2 ms at 3 000 open), where
     # this asks the index of open numbers about the candidates in turn until one is free. The

@@ -23,6 +23,7 @@ from rentals.errors import (
 )
 from rentals.models import Activation, SpendPolicy
 from smsbox.errors import InvalidInput
+from smsbox.instances import sql_constants
 from smsbox.models import User
 from smsbox.money import ZERO, format_money
 
@@ -161,11 +162,7 @@ def spend_policy_check_locked_sql(
     _check_totals(policy=policy, price=price, open_count=open_count, spent=spent)
 
 
-def _in(states) -> str:
-    return "(" + ", ".join(f"'{state}'" for state in states) + ")"  # the model's constants
-
-
-_REFUNDED = _in(Activation.REFUNDED_STATES)
+_REFUNDED = sql_constants(Activation.REFUNDED_STATES)
 # The customer's count of open activations, its row locked (0 before their first purchase).
 LOCK_OPEN_COUNT = (
     "SELECT coalesce((SELECT open_count FROM rentals_openactivations "
@@ -177,12 +174,12 @@ _COUNT_ROW = (
 )
 _OPEN_OF = (
     "SELECT count(*) FROM rentals_activation "  # noqa: S608 (constants)
-    f"WHERE user_id = %s AND state IN {_in(Activation.OPEN_STATES)}"
+    f"WHERE user_id = %s AND state IN ({sql_constants(Activation.OPEN_STATES)})"
 )
 _SET_COUNT = "UPDATE rentals_openactivations SET open_count = %s WHERE user_id = %s"
 _SPENT = (
     "SELECT coalesce(sum(price), 0) FROM rentals_activation "  # noqa: S608 (constants)
-    f"WHERE user_id = %s AND created_at >= %s AND state NOT IN {_REFUNDED}"
+    f"WHERE user_id = %s AND created_at >= %s AND state NOT IN ({_REFUNDED})"
 )
 
 
