@@ -245,8 +245,9 @@ class Adapter(ABC):
         """The activations the upstream has open for us; ``Unsupported`` where it cannot say."""
         raise Unsupported("This upstream cannot list its open activations.")
 
-    def reuse(self, *, upstream_id: str) -> BoughtNumber:
-        """Buy the number of a finished activation again for the same service."""
+    def reuse(self, *, upstream_id: str, country: Country | None = None) -> BoughtNumber:
+        """Buy the number of a finished activation again for the same service. ``country``:
+        the finished activation's, for an upstream that answers the number in national form."""
         raise Unsupported("This upstream cannot sell a number again.")
 
     # --- one number for several services -------------------------------------------------

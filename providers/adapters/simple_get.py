@@ -22,7 +22,6 @@ from providers.adapters.base import (
     NoNumbers,
     OfferQuote,
     RentedNumber,
-    Transient,
     Unsupported,
     UpstreamError,
     UpstreamMessage,
@@ -48,9 +47,12 @@ def token_error(token: str) -> UpstreamError:
     if upper == "NO_BALANCE":
         return UpstreamNoBalance("The upstream answered NO_BALANCE.", extra={"token": upper})
     if upper.startswith("ORDER_ALREADY_OPEN_"):
-        # One open order at a time: this provider cannot sell to us until it is closed.
-        return Transient(
-            f"The upstream answered {name[:80]}.", extra={"token": "ORDER_ALREADY_OPEN"}
+        # One open order at a time: this provider cannot sell to us until that one is closed.
+        # Not a fault of the provider (the circuit breaker does not count it, the offer keeps
+        # its stock): the router tries the next offer. The open order's id is kept for support.
+        return UpstreamRejected(
+            f"The upstream answered {name[:80]}.",
+            extra={"token": "ORDER_ALREADY_OPEN", "open_order": name[19:40]},
         )
     if "KEY" in upper and " " not in upper:
         return BadCredentials(f"The upstream answered {name[:80]}.", extra={"token": upper})

@@ -382,7 +382,7 @@ class SimulatorAdapter(Adapter):
             for n in numbers
         ]
 
-    def reuse(self, *, upstream_id: str) -> BoughtNumber:
+    def reuse(self, *, upstream_id: str, country=None) -> BoughtNumber:
         """The same number again for the same service, as a new order with a new code."""
         from providers.models import Country, Service
 

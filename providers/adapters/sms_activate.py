@@ -232,7 +232,7 @@ class SmsActivateAdapter(Adapter):
         except (KeyError, TypeError, ValueError):
             raise http.malformed(False, str(items)[:200]) from None
 
-    def reuse(self, *, upstream_id: str) -> BoughtNumber:
+    def reuse(self, *, upstream_id: str, country=None) -> BoughtNumber:
         """``getExtraActivation``: the same number again, under a new activation id."""
         body = self._text(
             "getExtraActivation", ("ACCESS_NUMBER:",), ambiguous=True, activationId=upstream_id

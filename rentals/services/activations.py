@@ -674,7 +674,7 @@ def activation_reuse(*, activation: Activation, actor: User | None = None) -> Ac
     Activation.objects.filter(pk=fresh.pk).update(reuses=old)
     fresh.reuses = old
     try:
-        bought = adapter_for(old.provider).reuse(upstream_id=old.upstream_id)
+        bought = adapter_for(old.provider).reuse(upstream_id=old.upstream_id, country=old.country)
     except OutcomeUnknown as exc:
         exc.provider = old.provider
         return _mark_unknown(fresh, exc)

@@ -519,10 +519,11 @@ class FakeSimpleGet(FakeServer):
         route = getattr(self, "_" + request.path.removeprefix("/api/").replace("/", "_"), None)
         return route(params) if route else text("NOT_FOUND", status=404)
 
-    def _order(self, country: str) -> Answer:
+    def _order(self, country: str, phone: str = "") -> Answer:
+        """A new order, its number in national form as the seed's examples give it."""
         self.next_id += 1
-        phone = {"UK": "07684563067", "NL": "0612345678"}.get(country, "2025550123")
-        self.orders[self.next_id] = {"status": "open", "sms": None}
+        phone = phone or {"UK": "07684563067", "NL": "0612345678"}.get(country, "2025550123")
+        self.orders[self.next_id] = {"status": "open", "sms": None, "phone": phone}
         return text(f"ORDER_ID_{self.next_id}_NUMBER_{phone}")
 
     def _makeorder(self, p: dict[str, Any]) -> Answer:
@@ -553,7 +554,11 @@ class FakeSimpleGet(FakeServer):
         return text("7.25")
 
     def _reuse(self, p: dict[str, Any]) -> Answer:
-        return self._order("UK")
+        """The number of order ``orderId`` again, as a new order; gone when there is none."""
+        order = self.orders.get(int(p.get("orderId") or 0))
+        if order is None:
+            return text("NUMBER_OFFLINE")
+        return self._order("", phone=order["phone"])
 
     def _rental_new(self, p: dict[str, Any]) -> Answer:
         if p.get("package") not in ("1m", "3m", "6m", "1y"):

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from providers import breaker
 from providers.adapters import (
     BadCredentials,
     NoNumbers,
@@ -16,8 +17,10 @@ from providers.adapters import (
     adapter_for,
 )
 from providers.adapters import simple_get as simple_get_module
-from providers.models import Country
-from tests.factories import ProviderFactory
+from providers.models import Country, Offer, PurchaseAttempt
+from providers.router import purchase_route
+from providers.services import offers_sync
+from tests.factories import OfferFactory, ProviderFactory
 from tests.providers.fakes import as_json, text
 
 pytestmark = pytest.mark.django_db
@@ -64,8 +67,9 @@ EXPECTED = {
     "NO_PHONE_AVAILABLE": NoNumbers,  # makeorder: no phone for the service
     "NO_STOCK": NoNumbers,  # rental/new: no phone for the country
     "NO_BALANCE": UpstreamNoBalance,  # not enough balance for this order
-    # one open order at a time: no sale from this provider until it closes; try elsewhere
-    "ORDER_ALREADY_OPEN": Transient,
+    # one open order at a time: no sale from this provider until it closes; try elsewhere,
+    # without counting it against the provider's health (below)
+    "ORDER_ALREADY_OPEN": UpstreamRejected,
     "ORDER_ALREADY_COMPLETED": UpstreamRejected,  # cancel/skip after the SMS came
     "NUMBER_OFFLINE": UpstreamRejected,  # reuse: the number is gone
     "INVALID_PACKAGE": UpstreamRejected,  # rental new/extend: not a package
@@ -90,6 +94,32 @@ def test_every_token_has_its_typed_error():
     for name, error in EXPECTED.items():
         token = "ORDER_ALREADY_OPEN_991" if name == "ORDER_ALREADY_OPEN" else name
         assert type(simple_get_module.token_error(token)) is error, name
+    assert simple_get_module.token_error("ORDER_ALREADY_OPEN_991").extra["open_order"] == "991"
+
+
+def test_an_order_already_open_fails_over_without_tripping_the_breaker(
+    provider, fake_simple_get, tg, uk, settings
+):
+    """The seed's provider sells one order at a time: while one is open it answers
+    ORDER_ALREADY_OPEN_{id}. That is no fault of the provider: the router buys elsewhere, the
+    offer keeps its stock and the provider's circuit breaker stays closed."""
+    settings.SMSBOX_BREAKER_FAILURES = 2
+    offers_sync(provider=provider)
+    other = OfferFactory(
+        provider=ProviderFactory(settings={"sms_delay": None}),
+        service=tg,
+        country=uk,
+        cost=Decimal("0.90"),
+    )
+    fake_simple_get.respond_always(text("ORDER_ALREADY_OPEN_991"))
+
+    for _ in range(3):
+        assert purchase_route(service=tg, country=uk).provider == other.provider
+
+    attempts = PurchaseAttempt.objects.filter(provider=provider)
+    assert list(attempts.values_list("outcome", flat=True)) == ["rejected"] * 3
+    assert breaker.breaker_state(provider.pk) == breaker.CLOSED
+    assert Offer.objects.get(provider=provider, country=uk).stock == 3
 
 
 @pytest.mark.parametrize("token", BUY_TOKENS)
@@ -271,14 +301,17 @@ def test_extend_expired_contract_is_rejected(provider):
         adapter_for(provider).rent_extend(upstream_id="5", hours=24)
 
 
-def test_reuse_gives_the_same_number_again(provider, fake_simple_get, tg, uk):
+def test_reuse_gives_the_same_number_again(provider, fake_simple_get, tg, uk, usa):
     adapter = adapter_for(provider)
     first = adapter.buy(service=tg, country=uk)
 
     again = adapter.reuse(upstream_id=first.upstream_id, country=uk)
 
     assert again.phone == first.phone and again.upstream_id != first.upstream_id
-    provider.settings = {"country": "UK"}
+    assert fake_simple_get.requests[-1].params["orderId"] == first.upstream_id
+    american = adapter.buy(service=tg, country=usa)
+    assert adapter.reuse(upstream_id=american.upstream_id, country=usa).phone == "12025550123"
+    provider.settings = {"country": "UK"}  # without the country: the setting's
     assert adapter_for(provider).reuse(upstream_id=first.upstream_id).phone == first.phone
     assert fake_simple_get.requests[-1].path == "/api/reuse"
     fake_simple_get.respond_next(text("NUMBER_OFFLINE"))

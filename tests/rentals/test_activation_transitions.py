@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from providers.adapters.simulator import SimulatorAdapter
 from providers.models import SimulatedNumber
+from providers.services import offers_sync
 from rentals.errors import (
     BadStatus,
     CancelAfterSms,
@@ -30,7 +31,9 @@ from rentals.services import (
     activation_reuse,
     activations_expire_due,
 )
+from rentals.services.intake import activation_poll
 from rentals.status import handler_status, smspool_code
+from tests.factories import ProviderFactory
 from tests.rentals.conftest import age, sms_arrives
 from wallets.models import LedgerEntry
 from wallets.selectors import wallet_for_user
@@ -309,6 +312,32 @@ def test_reuse_draws_another_display_number_when_it_is_taken(
     assert again.display_number.endswith(f"{taken + 1:08d}")
     assert again.state == State.WAITING
     assert balance(customer) == Decimal("9.00")
+
+
+def test_reuse_from_an_upstream_answering_national_numbers_keeps_the_country(
+    customer, telegram, usa, fake_simple_get, eager_celery, django_capture_on_commit_callbacks
+):
+    """Seed 004's provider answers the number in national form (``2025550123`` for the USA):
+    the reuse reads it with the activation's country, not the provider's default (NL)."""
+    provider = ProviderFactory(
+        protocol="simple_get",
+        base_url=fake_simple_get.url,
+        service_codes={"tg": "17"},
+        settings={"offers": [{"service": "tg", "country": "USA", "cost": "0.45", "stock": 3}]},
+        timeout=Decimal("5"),
+    )
+    offers_sync(provider=provider)
+    activation = activation_purchase(user=customer, service=telegram, country=usa)
+    assert (activation.provider, activation.phone) == (provider, "12025550123")
+    fake_simple_get.orders[int(activation.upstream_id)]["sms"] = "Telegram code 12345"
+    activation_poll(activation=activation)
+    with django_capture_on_commit_callbacks(execute=True):
+        activation_finish(activation=activation)
+
+    again = activation_reuse(activation=activation)
+
+    assert again.phone == "12025550123" and again.upstream_id != activation.upstream_id
+    assert fake_simple_get.requests[-1].params["orderId"] == activation.upstream_id
 
 
 def test_reuse_needs_a_completed_activation(activation):
