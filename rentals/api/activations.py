@@ -268,7 +268,11 @@ class BadFilter(InvalidInput):
 
 def _list_filters(params) -> dict[str, Any]:
     filters: dict[str, Any] = {}
-    state = params.get("state", "").strip().lower()
+    # ``status`` too: the name of the field that shows the SMSPool code in each activation.
+    state, status = (params.get(name, "").strip().lower() for name in ("state", "status"))
+    if state and status and state != status:
+        raise BadFilter("Give state or status, not both.", extra={"state": state, "status": status})
+    state = state or status
     if state:
         if parsing.is_digits(state, max_length=2):
             filters["state"] = [s for s, code in SMSPOOL_CODES.items() if code == int(state)]
@@ -308,6 +312,7 @@ class ActivationListApi(GenericAPIView):
         summary="My activations, newest first",
         parameters=[
             OpenApiParameter("state", str, description="A state name or an SMSPool code (1-8)."),
+            OpenApiParameter("status", str, description="The same as state."),
             OpenApiParameter("service", str, description="Code or name."),
             OpenApiParameter("country", str, description="Id, ISO code or name."),
             OpenApiParameter("date", str, description="Created that day, YYYY-MM-DD."),

@@ -83,7 +83,10 @@ class DurationSerializer(serializers.Serializer):
         allow_null=True,
         min_value=1,
         max_value=30,
-        help_text="rentDays (1-30): the same as hours = 24 * days",
+        help_text="1-30: the same as hours = 24 * days",
+    )
+    rentDays = StrictIntegerField(
+        required=False, allow_null=True, min_value=1, max_value=30, help_text="The same as days."
     )
     package = serializers.CharField(
         required=False, allow_blank=True, max_length=4, help_text="1m, 3m, 6m or 1y"
@@ -92,10 +95,13 @@ class DurationSerializer(serializers.Serializer):
     def duration(self) -> dict[str, Any]:
         data = self.validated_data
         hours = data.get("hours")
-        if data.get("days"):
+        if data.get("days") and data.get("rentDays"):
+            raise InvalidInput("Give days or rentDays, not both.")
+        days = data.get("days") or data.get("rentDays")
+        if days:
             if hours:
                 raise InvalidInput("Give hours or days, not both.")
-            hours = data["days"] * 24
+            hours = days * 24
         return {"hours": hours, "package": data.get("package") or None}
 
 

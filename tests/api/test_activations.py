@@ -147,6 +147,11 @@ def test_list_filters_and_pagination(client, funded):
         a["id"] for a in client.get("/api/v1/activations/?state=received").json()["results"]
     ] == [first["id"]]
     assert client.get("/api/v1/activations/?state=1").json()["count"] == 1
+    # status: the same filter, by the name of the field that shows the code (seed 001)
+    pending = client.get("/api/v1/activations/?status=1").json()["results"]
+    assert [a["id"] for a in pending] == [second["id"]] and pending[0]["status"] == 1
+    assert client.get("/api/v1/activations/?status=received&state=received").json()["count"] == 1
+    assert_error(client.get("/api/v1/activations/?state=1&status=3"), 400, "INVALID_FILTER")
     assert client.get("/api/v1/activations/?service=telegram&country=US").json()["count"] == 2
     assert client.get("/api/v1/activations/?service=wa").json()["count"] == 0
     today = timezone.localdate().isoformat()

@@ -81,6 +81,8 @@ def test_purchase_by_days_and_idempotency(client, funded):
     again = rent(client, hours=None, days=1, orderId="r-1")
     assert again["id"] == first["id"] and first["hours"] == 24
     assert client.get("/api/v1/wallet/").json()["balance"] == "97.00"
+    # rentDays, as seed 001 names it: the same as days
+    assert rent(client, hours=None, rentDays=1, orderId="r-2")["hours"] == 24
 
 
 @pytest.mark.parametrize(
@@ -89,6 +91,8 @@ def test_purchase_by_days_and_idempotency(client, funded):
         ({"country": "US", "hours": 2}, 400, "INVALID_TIME"),
         ({"country": "US"}, 400, "INVALID_TIME"),
         ({"country": "US", "days": 31}, 400, "INVALID_INPUT"),
+        ({"country": "US", "rentDays": 31}, 400, "INVALID_INPUT"),
+        ({"country": "US", "days": 1, "rentDays": 2}, 400, "INVALID_INPUT"),
         ({"country": "Atlantis", "hours": 4}, 400, "BAD_COUNTRY"),
         ({"country": "RU", "hours": 4}, 409, "NO_NUMBERS"),
     ],
