@@ -303,14 +303,13 @@ def favourites_for_user(*, user: User) -> QuerySet:
 
 
 def messages_for_user(*, user: User) -> QuerySet[SmsMessage]:
-    """Every SMS of the customer's activations that reached them, newest first (messages that
-    came after a refund are kept for support but not shown)."""
-    return (
-        SmsMessage.objects.select_related("activation", "activation__service")
-        .filter(activation__user=user)
-        .exclude(activation__state__in=Activation.REFUNDED_STATES)
-        .order_by("-received_at", "-id")
-    )
+    """Every SMS that reached the customer, on their activations and their rentals, newest
+    first (an activation's messages that came after its refund are kept for support but not
+    shown)."""
+    shown = [state for state in State.values if state not in Activation.REFUNDED_STATES]
+    return SmsMessage.objects.filter(
+        Q(activation__user=user, activation__state__in=shown) | Q(rental__user=user)
+    ).order_by("-received_at", "-id")
 
 
 def messages_for_activation(*, activation: Activation) -> QuerySet[SmsMessage]:

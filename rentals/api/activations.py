@@ -92,6 +92,7 @@ def message_data(message: SmsMessage) -> dict[str, Any]:
     return {
         "id": message.pk,
         "activationId": message.activation_id,
+        "rentalId": message.rental_id,
         "sender": message.sender,
         "text": message.text,
         "code": message.code or None,
@@ -137,6 +138,7 @@ class ActivationSerializer(serializers.Serializer):
 class MessageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     activationId = serializers.IntegerField(allow_null=True)
+    rentalId = serializers.IntegerField(allow_null=True)
     sender = serializers.CharField()
     text = serializers.CharField()
     code = serializers.CharField(allow_null=True)
@@ -244,6 +246,7 @@ _MESSAGES_EXAMPLE = OpenApiExample(
             {
                 "id": 5,
                 "activationId": 635468024,
+                "rentalId": None,
                 "sender": "Telegram",
                 "text": "Telegram code 123456",
                 "code": "123456",

@@ -120,6 +120,13 @@ def test_extend_auto_renew_messages_and_finish(client, funded):
     )
     messages = client.get(f"{url}/messages/").json()
     assert [m["text"] for m in messages["results"]] == ["Code 777888"]
+    # all my SMS (seed 001) hold the rental's too
+    [every] = client.get("/api/v1/messages/").json()["results"]
+    assert (every["text"], every["rentalId"], every["activationId"]) == (
+        "Code 777888",
+        rental["id"],
+        None,
+    )
     assert_error(client.post(f"{url}/cancel/"), 409, "CANT_CANCEL")
     assert client.post(f"{url}/finish/").json()["state"] == "finished"
     assert_error(client.post(f"{url}/finish/"), 409, "ALREADY_FINISH")
