@@ -49,7 +49,9 @@ from rentals.models import Activation, NumberBan
 from rentals.orders_version import activations_written
 from rentals.services.expiry import Expired, expire_batch_sql
 from rentals.services.policy import (
+    BANNED_NUMBERS,
     LOCK_OPEN_COUNT,
+    NEXT_ACTIVATION_ID,
     purchases_allowed_check,
     spend_policy_check_locked,
     spend_policy_check_locked_sql,
@@ -316,15 +318,14 @@ def _lock_customer_sql(user_id: int) -> _LockedCustomer:
     return _LockedCustomer(wallet_id, activation_id, own_policy, banned, open_count)
 
 
-_LOCK_CUSTOMER = """
-SELECT w.id, nextval(pg_get_serial_sequence('rentals_activation', 'id')),
-    p.id IS NOT NULL, p.max_price, p.daily_cap, p.max_concurrent,
-    ARRAY(SELECT b.phone FROM rentals_numberban b WHERE b.user_id = u.id)
+_LOCK_CUSTOMER = f"""
+SELECT w.id, {NEXT_ACTIVATION_ID},
+    p.id IS NOT NULL, p.max_price, p.daily_cap, p.max_concurrent, {BANNED_NUMBERS}
 FROM smsbox_user u
 LEFT JOIN wallets_wallet w ON w.user_id = u.id
 LEFT JOIN rentals_spendpolicy p ON p.user_id = u.id
 WHERE u.id = %s FOR NO KEY UPDATE OF u
-"""
+"""  # noqa: S608 (constants)
 # Every column of the activation (fields added later included, with their defaults).
 _ACTIVATION_FIELDS = [
     Activation._meta.pk,

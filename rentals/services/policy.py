@@ -183,15 +183,20 @@ _SPENT = (
 )
 
 
+# What both ways of step 1 read under the customer's lock (``u``, their row): the activation's
+# id, drawn before its insert, and the numbers they banned (never to be given to them again).
+NEXT_ACTIVATION_ID = "nextval(pg_get_serial_sequence('rentals_activation', 'id'))"
+BANNED_NUMBERS = "ARRAY(SELECT b.phone FROM rentals_numberban b WHERE b.user_id = u.id)"
+
+
 # The customer's row and count of open activations locked (in that order: the order of
 # ``LOCK_OPEN_COUNT``), answering their wallet's id, a fresh activation id and their banned
 # numbers only when the purchase passes their limits and they set no daily cap. A row whose
 # lock waited for another transaction is read as that one committed it (PostgreSQL checks the
 # conditions again on it), so the count is the latest; a customer without a count row or a
 # wallet yet gets no row either.
-_GUARD = """
-SELECT w.id AS wallet_id, nextval(pg_get_serial_sequence('rentals_activation', 'id'))
-    AS reference_id, ARRAY(SELECT b.phone FROM rentals_numberban b WHERE b.user_id = u.id)
+_GUARD = f"""
+SELECT w.id AS wallet_id, {NEXT_ACTIVATION_ID} AS reference_id, {BANNED_NUMBERS}
 FROM smsbox_user u
 JOIN rentals_openactivations o ON o.user_id = u.id
 JOIN wallets_wallet w ON w.user_id = u.id
@@ -200,7 +205,7 @@ WHERE u.id = %s AND p.daily_cap IS NULL
     AND (coalesce(p.max_price, %s) IS NULL OR %s <= coalesce(p.max_price, %s))
     AND (coalesce(p.max_concurrent, %s) IS NULL OR o.open_count < coalesce(p.max_concurrent, %s))
 FOR NO KEY UPDATE OF u FOR UPDATE OF o
-"""
+"""  # noqa: S608 (constants)
 
 
 def spend_policy_guard(*, user: User, price: Decimal) -> tuple[str, list] | None:
