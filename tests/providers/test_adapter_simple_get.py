@@ -118,6 +118,7 @@ def test_an_order_already_open_fails_over_without_tripping_the_breaker(
 
     attempts = PurchaseAttempt.objects.filter(provider=provider)
     assert list(attempts.values_list("outcome", flat=True)) == ["rejected"] * 3
+    assert "ORDER_ALREADY_OPEN_991" in attempts.first().error  # which order is open
     assert breaker.breaker_state(provider.pk) == breaker.CLOSED
     assert Offer.objects.get(provider=provider, country=uk).stock == 3
 

@@ -10,7 +10,7 @@ from providers.catalog import catalog_load
 from providers.models import Country, Service
 from providers.services import offers_sync, provider_add, upstream_sms_dispatch
 from rentals.models import Activation
-from tests.factories import UserFactory
+from tests.factories import ProviderFactory, UserFactory
 from wallets.services import wallet_deposit, wallet_get_or_create
 
 SIM_COST = Decimal("0.50")
@@ -28,6 +28,20 @@ def make_simulator(name: str = "Sim", **settings: object):
         **settings,
     }
     provider = provider_add(name=name, protocol="simulator", settings=conf)
+    offers_sync(provider=provider)
+    return provider
+
+
+def make_simple_get(fake_simple_get, country: str):
+    """A provider of seed 004's protocol on ``fake_simple_get``, selling Telegram numbers of
+    ``country`` (its own code: USA, NL, UK) at 0.45, three in stock."""
+    provider = ProviderFactory(
+        protocol="simple_get",
+        base_url=fake_simple_get.url,
+        service_codes={"tg": "17"},
+        settings={"offers": [{"service": "tg", "country": country, "cost": "0.45", "stock": 3}]},
+        timeout=Decimal("5"),  # ample on a busy machine
+    )
     offers_sync(provider=provider)
     return provider
 

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from providers.adapters.simulator import SimulatorAdapter
 from providers.models import SimulatedNumber
-from providers.services import offers_sync
 from rentals.errors import (
     BadStatus,
     CancelAfterSms,
@@ -33,8 +32,7 @@ from rentals.services import (
 )
 from rentals.services.intake import activation_poll
 from rentals.status import handler_status, smspool_code
-from tests.factories import ProviderFactory
-from tests.rentals.conftest import age, sms_arrives
+from tests.rentals.conftest import age, make_simple_get, sms_arrives
 from wallets.models import LedgerEntry
 from wallets.selectors import wallet_for_user
 
@@ -319,14 +317,7 @@ def test_reuse_from_an_upstream_answering_national_numbers_keeps_the_country(
 ):
     """Seed 004's provider answers the number in national form (``2025550123`` for the USA):
     the reuse reads it with the activation's country, not the provider's default (NL)."""
-    provider = ProviderFactory(
-        protocol="simple_get",
-        base_url=fake_simple_get.url,
-        service_codes={"tg": "17"},
-        settings={"offers": [{"service": "tg", "country": "USA", "cost": "0.45", "stock": 3}]},
-        timeout=Decimal("5"),
-    )
-    offers_sync(provider=provider)
+    provider = make_simple_get(fake_simple_get, "USA")
     activation = activation_purchase(user=customer, service=telegram, country=usa)
     assert (activation.provider, activation.phone) == (provider, "12025550123")
     fake_simple_get.orders[int(activation.upstream_id)]["sms"] = "Telegram code 12345"

@@ -21,6 +21,7 @@ from rentals.services.rentals import (
     rental_upstream_release,
 )
 from tests.factories import ProviderFactory
+from tests.rentals.conftest import make_simple_get
 from tests.rentals.rental_support import balance, rental_entries, usa_plans
 
 pytestmark = pytest.mark.django_db
@@ -37,15 +38,7 @@ def sms_activate(fake_sms_activate, catalog):
 
 @pytest.fixture
 def simple_get(fake_simple_get, catalog):
-    provider = ProviderFactory(
-        protocol="simple_get",
-        base_url=fake_simple_get.url,
-        service_codes={"tg": "17"},
-        settings={"offers": [{"service": "tg", "country": "UK", "cost": "0.45", "stock": 3}]},
-        timeout=Decimal("2"),
-    )
-    offers_sync(provider=provider)
-    return provider
+    return make_simple_get(fake_simple_get, "UK")
 
 
 @pytest.fixture
