@@ -37,6 +37,7 @@ from smsbox import parsing
 _COUNTRIES = {"US": "USA", "GB": "UK"}
 _CALLING_CODES = {"USA": "1", "NL": "31", "UK": "44"}
 _PACKAGES = ((24 * 31, "1m"), (24 * 92, "3m"), (24 * 183, "6m"))
+_ALREADY_OPEN = "ORDER_ALREADY_OPEN_"  # + the open order's id
 
 
 def token_error(token: str) -> UpstreamError:
@@ -46,13 +47,16 @@ def token_error(token: str) -> UpstreamError:
         return NoNumbers(f"The upstream answered {name[:80]}.", extra={"token": upper})
     if upper == "NO_BALANCE":
         return UpstreamNoBalance("The upstream answered NO_BALANCE.", extra={"token": upper})
-    if upper.startswith("ORDER_ALREADY_OPEN_"):
+    if upper.startswith(_ALREADY_OPEN):
         # One open order at a time: this provider cannot sell to us until that one is closed.
         # Not a fault of the provider (the circuit breaker does not count it, the offer keeps
         # its stock): the router tries the next offer. The open order's id is kept for support.
         return UpstreamRejected(
             f"The upstream answered {name[:80]}.",
-            extra={"token": "ORDER_ALREADY_OPEN", "open_order": name[19:40]},
+            extra={
+                "token": "ORDER_ALREADY_OPEN",
+                "open_order": upper.removeprefix(_ALREADY_OPEN)[:40],
+            },
         )
     if "KEY" in upper and " " not in upper:
         return BadCredentials(f"The upstream answered {name[:80]}.", extra={"token": upper})
