@@ -5,7 +5,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -186,6 +188,11 @@ class ExportSerializer(serializers.Serializer):
         default=list,
         max_length=500,
         help_text="For scope=selected: ids or display numbers.",
+    )
+    format = serializers.ChoiceField(
+        choices=["json", "txt"],
+        default="json",
+        help_text='txt: the lines alone, as text/plain (one "number----relayURL" per line).',
     )
 
 
@@ -596,9 +603,16 @@ class TokenExportApi(GenericAPIView):
         tags=["tokens"],
         summary='Export "number----relayURL" lines',
         request=ExportSerializer,
-        responses={200: ExportResultSerializer, **error_responses(e400=["INVALID_INPUT"])},
+        responses={
+            (200, "application/json"): ExportResultSerializer,
+            (200, "text/plain"): OpenApiResponse(
+                OpenApiTypes.STR, description='format=txt: "number----relayURL" lines'
+            ),
+            **error_responses(e400=["INVALID_INPUT"]),
+        },
         examples=[
             OpenApiExample("All", value={"scope": "all"}, request_only=True),
+            OpenApiExample("As text", value={"scope": "all", "format": "txt"}, request_only=True),
             OpenApiExample(
                 "Lines",
                 value={
@@ -610,7 +624,7 @@ class TokenExportApi(GenericAPIView):
             ),
         ],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> Response | HttpResponse:
         body = ExportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         scope, terms = body.validated_data["scope"], [str(t) for t in body.validated_data["ids"]]
@@ -618,7 +632,10 @@ class TokenExportApi(GenericAPIView):
         rentals = selectors.rentals_for_export(user=request.user, scope=scope, terms=terms)
         lines = [f"{a.phone}----{record_url(a)}" for a in activations if a.phone]
         lines += [f"{r.phone}----{record_url(r)}" for r in rentals]
-        return Response({"count": len(lines), "lines": lines, "text": "\n".join(lines)})
+        text = "\n".join(lines)
+        if body.validated_data["format"] == "txt":
+            return HttpResponse(text, content_type="text/plain; charset=utf-8")
+        return Response({"count": len(lines), "lines": lines, "text": text})
 
     def _activations(self, request: Request, scope: str, terms: list[str]):
         if scope == "renewal":

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from providers.selectors import country_resolve, service_resolve
 from rentals import rental_selectors
-from rentals.api.activations import MessageSerializer, message_data
+from rentals.api.activations import MessageSerializer, message_data, record_url
 from rentals.models import Rental
 from rentals.services import rental_reorder
 from rentals.services import rentals as rental_services
@@ -44,6 +44,7 @@ def rental_data(rental: Rental) -> dict[str, Any]:
         "startedAt": rental.started_at,
         "expiresAt": rental.expires_at,
         "apiBindingKey": rental.binding_key,
+        "recordUrl": record_url(rental),
     }
 
 
@@ -64,6 +65,7 @@ class RentalSerializer(serializers.Serializer):
     startedAt = serializers.DateTimeField(allow_null=True)
     expiresAt = serializers.DateTimeField()
     apiBindingKey = serializers.CharField()
+    recordUrl = serializers.CharField()
 
 
 class PlanSerializer(serializers.Serializer):
@@ -135,6 +137,7 @@ _RENTAL_EXAMPLE = {
     "price": "19.90", "hours": None, "package": "1m", "autoRenew": True,
     "createdAt": "2026-11-22T10:45:00Z", "startedAt": "2026-11-22T10:45:01Z",
     "expiresAt": "2026-12-22T10:45:01Z", "apiBindingKey": "rk_9d…",
+    "recordUrl": "https://smsbox.example/api/sms/record?key=rk_9d…",
 }  # fmt: skip
 ID_PARAM = OpenApiParameter(
     "ident", str, OpenApiParameter.PATH, description="Numeric id or display number."

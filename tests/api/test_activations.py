@@ -271,6 +271,16 @@ def test_token_export_scopes(client, funded):
     assert export["count"] == 2
     assert export["lines"][0] == f"{second['phone']}----{second['recordUrl']}"
     assert export["text"] == "\n".join(export["lines"])
+    as_text = client.post(
+        "/api/v1/tokens/export/", {"scope": "all", "format": "txt"}, format="json"
+    )
+    assert as_text["Content-Type"].startswith("text/plain")
+    assert as_text.content.decode().split("\n") == export["lines"]
+    assert_error(
+        client.post("/api/v1/tokens/export/", {"scope": "all", "format": "csv"}, format="json"),
+        400,
+        "INVALID_INPUT",
+    )
     current = client.post("/api/v1/tokens/export/", {"scope": "current"}, format="json").json()
     assert current["lines"] == [f"{second['phone']}----{second['recordUrl']}"]
     selected = client.post(

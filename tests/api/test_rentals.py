@@ -2,6 +2,7 @@
 messages; another customer's rental is not found."""
 
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -209,7 +210,9 @@ def test_rentals_in_token_export_query_and_the_record_link(client, funded):
     assert [(f["displayNumber"], f["latestCode"]) for f in found] == [
         (plain["displayNumber"], "424242")
     ]
-    record = Client().get("/api/sms/record", {"key": plain["apiBindingKey"]}).json()
+    assert plain["recordUrl"] == record_url
+    link = urlsplit(plain["recordUrl"])
+    record = Client().get(link.path + "?" + link.query).json()
     assert record["state"] == "active" and record["latestCode"] == "424242"
     assert [m["text"] for m in record["messages"]] == ["Your code is 424242"]
     text = Client().get("/api/sms/record", {"key": plain["apiBindingKey"], "format": "txt"})
