@@ -454,6 +454,7 @@ def _reports() -> dict[str, float]:
         "report: top customers": min(
             _timed(lambda: reports.top_customer_rows(query)) for _ in range(3)
         ),
+        "report: rentals": min(_timed(lambda: reports.rental_rows(query)) for _ in range(3)),
     }
 
 

@@ -8,9 +8,11 @@ Every figure is one grouped query (``GROUP BY`` period, dimension) over activati
 * refunds: activations refunded (cancelled, expired, not delivered) — count and amount;
 * success rate: orders with an SMS ÷ orders; time to code: average of first SMS - number.
 
+Long-term rentals are counted from their ledger entries (every charge and refund of a rental
+names it): purchases and added periods charged, refunds, and net revenue (charged - refunded).
 Deposits (top-ups credited, per processor), customers (active, new, top) and the providers'
-balance runway (upstream balance ÷ the last
-7 days' upstream spend per day) complete the page. Each table is exportable as CSV.
+balance runway (upstream balance ÷ the last 7 days' upstream spend per day) complete the page.
+Each table is exportable as CSV.
 """
 
 import csv
@@ -31,7 +33,7 @@ from rentals.backoffice.rollup import rolled_sums, rollup_covers
 from rentals.models import Activation
 from smsbox.models import User
 from smsbox.money import ZERO, money_field_kwargs, to_cents
-from wallets.models import TopUp
+from wallets.models import LedgerEntry, TopUp
 
 PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 DIMENSIONS = {
@@ -125,6 +127,48 @@ def _activity(key: tuple[str, str], row: dict[str, Any]) -> dict[str, Any]:
         "success_rate": round(with_sms / orders, 3) if orders else None,
         "time_to_code_s": round(row["code_seconds"] / with_sms) if with_sms else None,
     }
+
+
+RENTAL_REFERENCE = "rental"  # what every ledger entry of a rental names (``rental_money``)
+Kind = LedgerEntry.Kind
+CHARGES = (Kind.CHARGE, Kind.RENEWAL)  # a rental's first period, then each period added
+
+
+def rental_rows(query: ReportQuery) -> list[dict[str, Any]]:
+    """Long-term rentals per period, from the ledger: purchases charged, periods added
+    (extensions and automatic renewals), what they were charged, refunds (cancels, revokes,
+    periods or purchases not made upstream) and the net revenue. One grouped query; a rental's
+    entries are found by their reference's index, not among the activations' entries."""
+    rows = (
+        LedgerEntry.objects.filter(
+            reference_kind=RENTAL_REFERENCE,
+            created_at__gte=query.start,
+            created_at__lt=query.end,
+            kind__in=[*CHARGES, Kind.REFUND],
+        )
+        .annotate(bucket=PERIODS[query.period]("created_at"))
+        .values("bucket")
+        .annotate(
+            purchases=Count("id", filter=Q(kind=Kind.CHARGE)),
+            periods_added=Count("id", filter=Q(kind=Kind.RENEWAL)),
+            charged=_money(Sum("amount", filter=Q(kind__in=CHARGES))),
+            refunds=Count("id", filter=Q(kind=Kind.REFUND)),
+            refunded=_money(Sum("amount", filter=Q(kind=Kind.REFUND))),
+        )
+        .order_by("bucket")
+    )
+    return [
+        {
+            "period": row["bucket"].date().isoformat(),
+            "purchases": row["purchases"],
+            "periods_added": row["periods_added"],
+            "charged": to_cents(-row["charged"]),  # charges are negative entries
+            "refunds": row["refunds"],
+            "refunded": to_cents(row["refunded"]),
+            "net": to_cents(-row["charged"] - row["refunded"]),
+        }
+        for row in rows
+    ]
 
 
 def deposit_rows(query: ReportQuery) -> list[dict[str, Any]]:
@@ -232,6 +276,7 @@ def _runway_hours(balance: Decimal | None, per_day: Decimal) -> int | None:
 
 TABLES = {
     "activity": activity_rows,
+    "rentals": rental_rows,
     "deposits": deposit_rows,
     "customers": customer_rows,
     "top": top_customer_rows,

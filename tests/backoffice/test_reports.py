@@ -1,6 +1,6 @@
 """Report figures against a small history whose numbers are worked out by hand below (two
-days, two providers, refunds, a purchase still without a number, top-ups of two processors),
-and the CSV of every table."""
+days, two providers, refunds, a purchase still without a number, top-ups of two processors;
+rentals bought, extended and cancelled through their services), and the CSV of every table."""
 
 import csv
 import io
@@ -19,12 +19,15 @@ from rentals.backoffice.reports import (
     activity_rows,
     customer_rows,
     deposit_rows,
+    rental_rows,
     runway_rows,
     top_customer_rows,
 )
+from rentals.services.rentals import rental_cancel, rental_extend, rental_purchase
 from smsbox.models import User
 from tests.backoffice.conftest import client_for
 from tests.factories import ActivationFactory, ProviderFactory, UserFactory
+from tests.rentals.rental_support import fund, rent_simulator, usa_plans
 from wallets.models import PaymentProcessor, TopUp
 from wallets.services import wallet_get_or_create
 
@@ -309,6 +312,70 @@ def test_unreadable_parameters_fall_back_to_the_defaults(finance, history):
         reverse("backoffice:reports"), {"start": "x", "end": "2026-13-45", "period": "' OR 1=1"}
     )
     assert response.status_code == 200
+
+
+# --- long-term rentals, from their ledger entries ----------------------------------------------
+@pytest.fixture
+def rentals_history(operator_of):
+    """Plans of the USA: 24 h = 3.00, 7 days = 8.00, 1m = 15.00. Day 1: two purchases, one
+    cancelled (refunded). Day 2: a paid extension, one given by an operator (no charge), a
+    purchase of another customer. A purchase in December, outside the range."""
+    rent_simulator()
+    usa_plans()
+    usa = Country.objects.get(sms_activate_id=187)
+    one, two = UserFactory(email="renter@example.com"), UserFactory(email="other@example.com")
+    fund(one, "100.00")
+    fund(two, "100.00")
+    with time_machine.travel(DAY_1, tick=False):
+        kept = rental_purchase(user=one, country=usa, hours=168)
+        rental_cancel(rental=rental_purchase(user=one, country=usa, package="1m"))
+    with time_machine.travel(DAY_2, tick=False):
+        kept = rental_extend(rental=kept, hours=24)
+        rental_extend(rental=kept, hours=24, charge=False, actor=operator_of("Support"))
+        rental_purchase(user=two, country=usa, hours=24)
+    with time_machine.travel(datetime(2026, 12, 2, tzinfo=UTC), tick=False):
+        rental_purchase(user=two, country=usa, hours=24)
+
+
+def test_rentals_per_day_from_the_ledger(rentals_history):
+    assert rental_rows(query()) == [
+        {
+            "period": "2026-11-02",
+            "purchases": 2,
+            "periods_added": 0,
+            "charged": Decimal("23.00"),  # 8.00 + 15.00
+            "refunds": 1,
+            "refunded": Decimal("15.00"),  # the cancelled 1m
+            "net": Decimal("8.00"),
+        },
+        {
+            "period": "2026-11-03",
+            "purchases": 1,
+            "periods_added": 1,  # the operator's extension charged nothing
+            "charged": Decimal("6.00"),  # 3.00 + 3.00
+            "refunds": 0,
+            "refunded": Decimal("0.00"),
+            "net": Decimal("6.00"),
+        },
+    ]
+    (month,) = rental_rows(query(period="month"))
+    assert (month["purchases"], month["charged"], month["refunded"], month["net"]) == (
+        3,
+        Decimal("29.00"),
+        Decimal("15.00"),
+        Decimal("14.00"),
+    )
+    assert activity_rows(query()) == []  # rentals are not activations' orders
+
+
+def test_the_page_and_csv_show_the_rentals(finance, rentals_history):
+    body = finance.get(reverse("backoffice:reports"), RANGE).content.decode()
+    assert "Rentals per day" in body and "23.00" in body and "15.00" in body
+    rows = read_csv(finance.get(reverse("backoffice:reports-csv", args=["rentals"]), RANGE))
+    assert [(r["period"], r["charged"], r["refunded"], r["net"]) for r in rows] == [
+        ("2026-11-02", "23.00", "15.00", "8.00"),
+        ("2026-11-03", "6.00", "0.00", "6.00"),
+    ]
 
 
 # --- the daily roll-up ------------------------------------------------------------------------

@@ -14,12 +14,14 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from providers.catalog import catalog_load
-from providers.models import Service
+from providers.models import Country, Service
 from rentals.backoffice.roles import roles_sync
 from rentals.models import Activation
 from rentals.services.activations import activation_reference
+from rentals.services.rentals import rental_purchase
 from smsbox.models import OperatorAction
 from tests.factories import ActivationFactory, ProviderFactory, StaffFactory, UserFactory
+from tests.rentals.rental_support import rent_simulator, usa_plans
 from wallets.models import LedgerEntry, PaymentProcessor, TopUp
 from wallets.services import wallet_charge, wallet_deposit, wallet_get_or_create
 
@@ -32,7 +34,8 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def shop():
     """Roles and catalog (a transactional test starts without the migrations' data), a
-    customer who paid by crypto and has an order waiting for its code, two weeks of sales."""
+    customer who paid by crypto and has an order waiting for its code, two weeks of sales and
+    a rental."""
     if not Service.objects.exists():
         catalog_load()
     roles_sync(apps=apps)
@@ -70,6 +73,12 @@ def shop():
                 price=Decimal("1.20"),
                 cost=Decimal("0.80"),
             )
+    rent_simulator()
+    usa_plans()
+    wallet_deposit(
+        wallet=wallet_get_or_create(user=other), amount=Decimal("10"), idempotency_key="d"
+    )
+    rental_purchase(user=other, country=Country.objects.get(sms_activate_id=187), hours=24)
     operator = StaffFactory(email="finance@example.com", is_superuser=False)
     operator.groups.add(Group.objects.get(name="Finance"))
     return customer, order
@@ -126,4 +135,6 @@ def test_an_operator_finds_refunds_and_sees_it_audited(page, live_server, screen
     )
     assert drawn[0] == 4 and drawn[1] >= 14 and drawn[2] > 300
     expect(page.get_by_text("Deposits per day and processor")).to_be_visible()
+    rentals = page.locator("section", has=page.get_by_text("Rentals per day"))
+    expect(rentals).to_contain_text("3.00")  # the 24 h rental bought today
     screenshot("backoffice-reports")
