@@ -15,6 +15,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from tests.providers.fakes import Answer, FakeServer, Request, as_json
@@ -39,6 +40,8 @@ class FakeCryptomus(FakeServer):
 
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     host: str = "pay.cryptomus.com"
+    # The merchant's discount_percent per coin (negative: a surcharge for paying with it).
+    discounts: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -55,7 +58,14 @@ class FakeCryptomus(FakeServer):
             invoice = self.invoices.get(data.get("uuid"))
             if invoice is None:
                 return as_json({"state": 1, "message": "Payment not found"}, status=404)
-            return as_json({"state": 0, "result": {**invoice, "payment_status": invoice["status"]}})
+            # The invoice as /payment/info answers it: what the payer was asked in their coin
+            # too, not the webhook's USD figure.
+            coin = invoice["payer_currency"] or invoice["currency"]
+            asked = in_coin(invoice["amount"], invoice["currency"], coin)
+            if asked is not None:
+                asked = str(Decimal(asked) * (1 - self.discounts.get(coin, 0) / Decimal(100)))
+            result = {**invoice, "payer_amount": asked, "payment_status": invoice["status"]}
+            return as_json({"state": 0, "result": result})
         return as_json({"state": 1, "message": "Not found"}, status=404)
 
     def _create(self, data: dict[str, Any]) -> Answer:
@@ -80,6 +90,7 @@ class FakeCryptomus(FakeServer):
         return as_json({"state": 0, "result": self.invoices[uuid]})
 
     def pay(self, uuid: str, status: str, paid: str | None = None, txid: str | None = None) -> None:
+        """The payer paid ``paid`` in the coin of the invoice (``payer_currency``)."""
         self.invoices[uuid].update(status=status, payment_amount=paid, txid=txid)
 
     def callback(self, uuid: str, *, api_key: str = API_KEY) -> tuple[bytes, dict[str, str]]:
@@ -90,7 +101,7 @@ class FakeCryptomus(FakeServer):
             "order_id": invoice["order_id"],
             "amount": invoice["amount"],
             "payment_amount": invoice["payment_amount"],
-            "payment_amount_usd": invoice["payment_amount"],
+            "payment_amount_usd": in_usd(invoice["payment_amount"], invoice["payer_currency"]),
             "merchant_amount": invoice["payment_amount"],
             "commission": "0.00000000",
             "is_final": invoice["status"] in ("paid", "paid_over", "cancel", "fail"),
@@ -108,6 +119,24 @@ class FakeCryptomus(FakeServer):
             base64.b64encode(php_json_encode(data).encode()) + api_key.encode()
         ).hexdigest()
         return php_json_encode(data).encode(), {"Content-Type": "application/json"}
+
+
+# What a coin is worth in USD, for the figure Cryptomus gives in USD besides the coin's.
+USD_RATES = {"USD": Decimal(1), "USDT": Decimal(1), "BTC": Decimal(50000), "TRX": Decimal("0.25")}
+
+
+def in_usd(paid: str | None, coin: str | None) -> str | None:
+    if paid is None:
+        return None
+    return str(Decimal(paid) * USD_RATES[(coin or "USD").upper()])
+
+
+def in_coin(amount: str, currency: str, coin: str) -> str | None:
+    """``amount`` of ``currency`` in ``coin``; None for a currency without a rate here."""
+    rates = [USD_RATES.get(code.upper()) for code in (currency, coin)]
+    if None in rates:
+        return None
+    return str(Decimal(amount) * rates[0] / rates[1])
 
 
 def js_number(value: float) -> float | int:

@@ -94,6 +94,29 @@ def test_cryptomus_callback_signed_by_the_processor_verifies_and_reads(fake_cryp
 
 
 @pytest.mark.parametrize(
+    ("currency", "coin", "paid", "received"),
+    [
+        ("USDT", "USDT", "25.5", Decimal("25.5")),  # paid in the invoice's currency
+        ("USD", "USDT", "25.5", Decimal("25.5")),  # its value in USD (1 USDT = 1 USD here)
+        ("USD", "BTC", "0.0005", Decimal("25.0000")),  # 0.0005 BTC at 50 000 USD
+        ("EUR", "BTC", "0.0005", None),  # no figure in EUR: never 0.0005 taken for euros
+    ],
+)
+def test_cryptomus_amount_received_is_in_the_invoices_currency(
+    fake_cryptomus, cryptomus, currency, coin, paid, received
+):
+    client = processor_for(cryptomus)
+    invoice = client.create_invoice(invoice_request())
+    fake_cryptomus.invoices[invoice.ref].update(currency=currency, payer_currency=coin)
+    fake_cryptomus.pay(invoice.ref, "wrong_amount", paid=paid)
+    body, headers = fake_cryptomus.callback(invoice.ref)
+
+    report = client.read_callback(client.verify_callback(body=body, headers=headers))
+
+    assert (report.currency, report.amount_received) == (currency, received)
+
+
+@pytest.mark.parametrize(
     "tamper",
     [
         lambda body: body.replace(b'"25.00000000"', b'"2500.00000000"', 1),
@@ -120,6 +143,27 @@ def test_cryptomus_callback_signed_with_another_key_is_refused(fake_cryptomus, c
 
     with pytest.raises(BadSignature):
         client.verify_callback(body=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("coin", "surcharge", "paid", "received"),
+    [
+        ("BTC", 0, "0.0002", Decimal("10.00")),  # 0.0002 of the 0.0004 BTC asked
+        ("USDT", -5, "10.50", Decimal("10.00")),  # half of 21.00: 20.00 and the coin's 5 %
+    ],
+)
+def test_cryptomus_payment_info_reads_the_share_of_what_the_payer_was_asked(
+    fake_cryptomus, cryptomus, coin, surcharge, paid, received
+):
+    client = processor_for(cryptomus)
+    invoice = client.create_invoice(invoice_request())
+    fake_cryptomus.invoices[invoice.ref].update(payer_currency=coin)
+    fake_cryptomus.pay(invoice.ref, "wrong_amount", paid=paid)
+    fake_cryptomus.discounts[coin] = surcharge
+
+    report = client.query(ref=invoice.ref)
+
+    assert (report.status, report.amount_received) == ("partially_paid", received)
 
 
 def test_cryptomus_payment_info_answers_the_status(fake_cryptomus, cryptomus):

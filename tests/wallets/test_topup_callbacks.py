@@ -113,6 +113,29 @@ def test_overpaid_credits_what_was_received_rounded_down_to_cents(client, fake_c
     assert top_up.amount_credited == Decimal("21.98") == top_up.wallet.balance
 
 
+def test_paid_in_another_coin_credits_its_value_in_the_invoices_currency(
+    client, fake_cryptomus, cryptomus
+):
+    top_up = topup_create(
+        user=UserFactory(),
+        amount="20.00",
+        processor_name="cryptomus",
+        pay_currency="btc",
+        base_url="http://testserver",
+    )
+    # 0.0002 BTC at 50 000 USD is 10.00 of the 20.00 asked; 0.0005 BTC in all, 25.00
+    pay(client, fake_cryptomus, top_up, "wrong_amount", "0.0002")
+    top_up.refresh_from_db()
+    assert (top_up.status, top_up.wallet.balance) == ("partially_paid", Decimal("10.00"))
+
+    pay(client, fake_cryptomus, top_up, "paid_over", "0.0005")
+
+    top_up.refresh_from_db()
+    assert (top_up.status, top_up.amount_credited) == ("overpaid", Decimal("25.00"))
+    assert top_up.wallet.balance == Decimal("25.00") == credited(top_up)
+    assert_books_balance()
+
+
 def test_a_bad_signature_is_refused_counted_and_writes_nothing(client, fake_cryptomus, top_up):
     fake_cryptomus.pay(top_up.processor_ref, "paid", paid="20.00")
     body, headers = fake_cryptomus.callback(top_up.processor_ref, api_key="guessed")

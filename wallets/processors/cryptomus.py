@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from wallets.processors import encoding, http
@@ -127,16 +128,39 @@ class CryptomusProcessor(Processor):
         code = str(data.get("payment_status") or data.get("status") or "")
         if code not in STATUSES:
             raise InvalidCallback(f"Unknown payment status {code[:40]!r}.")
-        paid = data.get("payment_amount")
         txid = data.get("txid")
         return PaymentReport(
             ref=str(data["uuid"]),
             status=STATUSES[code],
-            amount_received=amount_from(paid, what="payment_amount") if paid else None,
+            amount_received=_received(data),
             tx_hashes=(str(txid),) if txid else (),
             currency=str(data.get("currency") or ""),
             raw=encoding.js_sorted_json(data),
         )
+
+
+def _received(data: Mapping[str, Any]) -> Decimal | None:
+    """What the payer paid, in the invoice's currency. ``payment_amount`` is in the coin they
+    paid with (``payer_currency``); its share of ``payer_amount``, what they were asked in that
+    coin (with the coin's discount or surcharge), is the share of the invoice's ``amount`` paid.
+    A callback without ``payer_amount`` says ``payment_amount_usd`` for an invoice in USD, and
+    the coin's own figure serves when the coin is the invoice's currency. Otherwise None: the
+    status alone decides (paid in full is what was asked); a coin amount is never taken for
+    the invoice's currency."""
+    paid, asked, amount = (_amount(data, f) for f in ("payment_amount", "payer_amount", "amount"))
+    currency = str(data.get("currency") or "").upper()
+    if paid is not None and asked and amount is not None:
+        return amount * paid / asked
+    if currency == "USD" and _amount(data, "payment_amount_usd") is not None:
+        return _amount(data, "payment_amount_usd")
+    if str(data.get("payer_currency") or currency).upper() == currency:
+        return paid
+    return None
+
+
+def _amount(data: Mapping[str, Any], field: str) -> Decimal | None:
+    value = data.get(field)
+    return amount_from(value, what=field) if value not in (None, "") else None
 
 
 class HeleketProcessor(CryptomusProcessor):
