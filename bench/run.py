@@ -148,13 +148,14 @@ def main() -> int:
         ]
         runs = [run for run in runs if _chosen(run[0], args.only)]
         _warm_up(runs)
-        load_before = os.getloadavg()[0]
+        load_before, stat_before = os.getloadavg()[0], _cpu_ticks()
         results, cpu = _rounds(runs, args)
-        load_after = os.getloadavg()[0]
+        load_after, stat_after = os.getloadavg()[0], _cpu_ticks()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    return _report(results, cpu, args, env, (load_before, load_after))
+    steal = _share_stolen(stat_before, stat_after)
+    return _report(results, cpu, args, env, (load_before, load_after), steal)
 
 
 def _arguments() -> argparse.Namespace:
@@ -372,6 +373,24 @@ def _cpu_seconds() -> dict[tuple[str, int], float]:
     return spent
 
 
+def _cpu_ticks() -> tuple[int, int] | None:
+    """The machine's CPU time so far in ticks: (stolen by the hypervisor, all), from the
+    ``cpu`` line of /proc/stat; None without it."""
+    try:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def _share_stolen(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The share of the CPUs' time the hypervisor gave to other machines between two readings
+    (a virtual machine's neighbours: the ratios move with it)."""
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
 def _load(url: str, headers: dict, status: int, prefix: str, args) -> tuple[float, int, int]:
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
     if use_wrk:
@@ -448,7 +467,7 @@ def _python_load(url, headers, status, prefix, args) -> tuple[float, int, int]:
     return float(out[0]), int(out[1]), int(out[2])
 
 
-def _report(results: dict[str, Result], cpu, args, env, load) -> int:
+def _report(results: dict[str, Result], cpu, args, env, load, steal: float | None) -> int:
     workers = f"{args.workers} {args.worker_class} workers"
     if args.worker_class == "gthread":
         workers += f" x {args.worker_threads} threads"
@@ -456,6 +475,7 @@ def _report(results: dict[str, Result], cpu, args, env, load) -> int:
         f"smsbox benchmark: gunicorn with {workers}, {args.connections} connections, "
         f"{args.rounds} rounds of {args.duration}s per endpoint, each between two of the "
         f"ping, {os.cpu_count()} CPUs, load average {load[0]:.1f} → {load[1]:.1f}, "
+        f"{'' if steal is None else f'{steal:.1%} of CPU time stolen, '}"
         f"CONN_HEALTH_CHECKS={env.get('CONN_HEALTH_CHECKS', 'true (default)')}"
     )
     print(
