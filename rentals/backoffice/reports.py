@@ -140,12 +140,7 @@ def rental_rows(query: ReportQuery) -> list[dict[str, Any]]:
     periods or purchases not made upstream) and the net revenue. One grouped query; a rental's
     entries are found by their reference's index, not among the activations' entries."""
     rows = (
-        LedgerEntry.objects.filter(
-            reference_kind=RENTAL_REFERENCE,
-            created_at__gte=query.start,
-            created_at__lt=query.end,
-            kind__in=[*CHARGES, Kind.REFUND],
-        )
+        _rental_entries(query)
         .annotate(bucket=PERIODS[query.period]("created_at"))
         .values("bucket")
         .annotate(
@@ -162,13 +157,23 @@ def rental_rows(query: ReportQuery) -> list[dict[str, Any]]:
             "period": row["bucket"].date().isoformat(),
             "purchases": row["purchases"],
             "periods_added": row["periods_added"],
-            "charged": to_cents(-row["charged"]),  # charges are negative entries
+            "charged": to_cents(ZERO - row["charged"]),  # charges are negative entries (no -0)
             "refunds": row["refunds"],
             "refunded": to_cents(row["refunded"]),
-            "net": to_cents(-row["charged"] - row["refunded"]),
+            "net": to_cents(ZERO - row["charged"] - row["refunded"]),
         }
         for row in rows
     ]
+
+
+def _rental_entries(query: ReportQuery):
+    """The charges and refunds of rentals in the range (found by their reference's index)."""
+    return LedgerEntry.objects.filter(
+        reference_kind=RENTAL_REFERENCE,
+        created_at__gte=query.start,
+        created_at__lt=query.end,
+        kind__in=[*CHARGES, Kind.REFUND],
+    )
 
 
 def deposit_rows(query: ReportQuery) -> list[dict[str, Any]]:
@@ -221,15 +226,35 @@ def customer_rows(query: ReportQuery) -> list[dict[str, Any]]:
 
 
 def top_customer_rows(query: ReportQuery) -> list[dict[str, Any]]:
-    # Grouped by the user's id alone: the e-mails of the few at the top are read afterwards
-    # rather than joined to every order of the range.
-    rows = list(
-        Activation.objects.filter(created_at__gte=query.start, created_at__lt=query.end)
-        .filter(_kept())
-        .values("user_id")
-        .annotate(orders=Count("id"), revenue=_money(Sum("price")))
-        .order_by("-revenue", "user_id")[:TOP]
+    """The customers who brought the most in the range: their activations' revenue (orders
+    kept) and their rentals' net revenue (charged - refunded). Only the top ten by activations
+    and the customers with a rental entry can be among them (anyone else has ten customers
+    above them), so neither side is read for every customer."""
+    orders = Activation.objects.filter(created_at__gte=query.start, created_at__lt=query.end)
+    by_orders = orders.filter(_kept()).values("user_id")
+    by_orders = by_orders.annotate(orders=Count("id"), revenue=_money(Sum("price")))
+    sums = {r["user_id"]: r for r in by_orders.order_by("-revenue", "user_id")[:TOP]}
+    rentals = dict(
+        _rental_entries(query)
+        .values("wallet__user_id")
+        .annotate(net=_money(Sum("amount")))
+        .values_list("wallet__user_id", "net")
     )
+    for row in by_orders.filter(user_id__in=set(rentals) - set(sums)):
+        sums[row["user_id"]] = row
+    rows = [
+        {
+            "user_id": user_id,
+            "orders": sums.get(user_id, {}).get("orders", 0),
+            "revenue": sums.get(user_id, {}).get("revenue", ZERO),
+            "rentals": ZERO - rentals.get(user_id, ZERO),  # charges are negative entries
+        }
+        for user_id in set(sums) | set(rentals)
+    ]
+    for row in rows:
+        row["total"] = row["revenue"] + row["rentals"]
+    rows = sorted(rows, key=lambda r: (-r["total"], r["user_id"]))[:TOP]
+    # The e-mails of the few at the top, read afterwards rather than joined to every order.
     emails = dict(
         User.objects.filter(pk__in=[r["user_id"] for r in rows]).values_list("pk", "email")
     )
@@ -238,6 +263,8 @@ def top_customer_rows(query: ReportQuery) -> list[dict[str, Any]]:
             "customer": emails.get(r["user_id"], ""),
             "orders": r["orders"],
             "revenue": to_cents(r["revenue"]),
+            "rentals": to_cents(r["rentals"]),
+            "total": to_cents(r["total"]),
         }
         for r in rows
     ]

@@ -204,8 +204,20 @@ def test_customers_active_new_and_top(history):
         {"period": "2026-11-03", "active": 1, "new": 0},
     ]
     assert top_customer_rows(query()) == [
-        {"customer": "one@example.com", "orders": 3, "revenue": Decimal("4.00")},  # 1 + 2 + 1
-        {"customer": "two@example.com", "orders": 1, "revenue": Decimal("0.50")},
+        {
+            "customer": "one@example.com",
+            "orders": 3,
+            "revenue": Decimal("4.00"),  # 1 + 2 + 1
+            "rentals": Decimal("0.00"),
+            "total": Decimal("4.00"),
+        },
+        {
+            "customer": "two@example.com",
+            "orders": 1,
+            "revenue": Decimal("0.50"),
+            "rentals": Decimal("0.00"),
+            "total": Decimal("0.50"),
+        },
     ]
 
 
@@ -366,6 +378,31 @@ def test_rentals_per_day_from_the_ledger(rentals_history):
         Decimal("14.00"),
     )
     assert activity_rows(query()) == []  # rentals are not activations' orders
+
+
+def test_top_customers_count_their_rentals(history, rentals_history):
+    top = [
+        (r["customer"], r["revenue"], r["rentals"], r["total"]) for r in top_customer_rows(query())
+    ]
+    assert top == [
+        ("renter@example.com", Decimal("0.00"), Decimal("11.00"), Decimal("11.00")),  # 8 + 3
+        ("one@example.com", Decimal("4.00"), Decimal("0.00"), Decimal("4.00")),
+        ("other@example.com", Decimal("0.00"), Decimal("3.00"), Decimal("3.00")),
+        ("two@example.com", Decimal("0.50"), Decimal("0.00"), Decimal("0.50")),
+    ]
+
+
+def test_the_top_is_ten_customers_whoever_brought_the_most(rentals_history, monkeypatch):
+    monkeypatch.setattr("rentals.backoffice.reports.TOP", 1)
+    provider = ProviderFactory(name="Gamma")
+    sale(UserFactory(email="big@example.com"), provider, DAY_1, "12.00", "5.00", "completed")
+    sale(UserFactory(email="small@example.com"), provider, DAY_1, "1.00", "0.50", "completed")
+    assert [r["customer"] for r in top_customer_rows(query())] == ["big@example.com"]
+    monkeypatch.setattr("rentals.backoffice.reports.TOP", 2)  # the renter's 11.00 next
+    assert [r["customer"] for r in top_customer_rows(query())] == [
+        "big@example.com",
+        "renter@example.com",
+    ]
 
 
 def test_the_page_and_csv_show_the_rentals(finance, rentals_history):
