@@ -18,15 +18,20 @@ from wallets.topup_services import topup_create, topup_reconcile
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def top_up(cryptomus) -> TopUp:
+def invoice_of_20(pay_currency: str) -> TopUp:
+    """A customer's invoice of 20.00 at Cryptomus, to be paid in ``pay_currency``."""
     return topup_create(
         user=UserFactory(),
         amount="20.00",
         processor_name="cryptomus",
-        pay_currency="usdt",
+        pay_currency=pay_currency,
         base_url="http://testserver",
     )
+
+
+@pytest.fixture
+def top_up(cryptomus) -> TopUp:
+    return invoice_of_20("usdt")
 
 
 def deliver(client, processor: str, body: bytes, headers: dict, **extra):
@@ -116,13 +121,7 @@ def test_overpaid_credits_what_was_received_rounded_down_to_cents(client, fake_c
 def test_paid_in_another_coin_credits_its_value_in_the_invoices_currency(
     client, fake_cryptomus, cryptomus
 ):
-    top_up = topup_create(
-        user=UserFactory(),
-        amount="20.00",
-        processor_name="cryptomus",
-        pay_currency="btc",
-        base_url="http://testserver",
-    )
+    top_up = invoice_of_20("btc")
     # 0.0002 BTC at 50 000 USD is 10.00 of the 20.00 asked; 0.0005 BTC in all, 25.00
     pay(client, fake_cryptomus, top_up, "wrong_amount", "0.0002")
     top_up.refresh_from_db()
