@@ -199,30 +199,46 @@ def deposit_rows(query: ReportQuery) -> list[dict[str, Any]]:
 
 
 def customer_rows(query: ReportQuery) -> list[dict[str, Any]]:
-    """Active customers (who bought) and new customers (who signed up) per period."""
+    """Active customers (who bought an activation or were charged for a rental) and new
+    customers (who signed up) per period. Those who bought activations are counted by the
+    database; renters (few) are added unless they bought activations in the same period too."""
     trunc = PERIODS[query.period]
-    active = (
-        Activation.objects.filter(created_at__gte=query.start, created_at__lt=query.end)
-        .annotate(bucket=trunc("created_at"))
-        .values("bucket")
-        .annotate(active=Count("user_id", distinct=True))
-    )
+    orders = Activation.objects.filter(created_at__gte=query.start, created_at__lt=query.end)
+    orders = orders.annotate(bucket=trunc("created_at"))
+    active = orders.values("bucket").annotate(active=Count("user_id", distinct=True))
     new = (
         User.objects.filter(created_at__gte=query.start, created_at__lt=query.end, is_staff=False)
         .annotate(bucket=trunc("created_at"))
         .values("bucket")
         .annotate(new=Count("id"))
     )
+    renting = _by_bucket(
+        _rental_entries(query)
+        .filter(kind__in=CHARGES)
+        .annotate(bucket=trunc("created_at"))
+        .values_list("bucket", "wallet__user_id")
+    )
+    renters = set().union(*renting.values())
+    buying = _by_bucket(orders.filter(user_id__in=renters).values_list("bucket", "user_id"))
     table: dict[str, dict[str, Any]] = {}
+
+    def row_of(bucket: datetime) -> dict[str, Any]:
+        return table.setdefault(bucket.date().isoformat(), {"active": 0, "new": 0})
+
     for row in active:
-        table.setdefault(row["bucket"].date().isoformat(), {"active": 0, "new": 0})["active"] = row[
-            "active"
-        ]
+        row_of(row["bucket"])["active"] = row["active"]
+    for bucket, users in renting.items():
+        row_of(bucket)["active"] += len(users - buying.get(bucket, set()))
     for row in new:
-        table.setdefault(row["bucket"].date().isoformat(), {"active": 0, "new": 0})["new"] = row[
-            "new"
-        ]
+        row_of(row["bucket"])["new"] = row["new"]
     return [{"period": key, **table[key]} for key in sorted(table)]
+
+
+def _by_bucket(pairs) -> dict[datetime, set[int]]:
+    grouped: dict[datetime, set[int]] = {}
+    for bucket, user_id in pairs.distinct():
+        grouped.setdefault(bucket, set()).add(user_id)
+    return grouped
 
 
 def top_customer_rows(query: ReportQuery) -> list[dict[str, Any]]:

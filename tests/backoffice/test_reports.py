@@ -380,6 +380,19 @@ def test_rentals_per_day_from_the_ledger(rentals_history):
     assert activity_rows(query()) == []  # rentals are not activations' orders
 
 
+def test_renters_are_active_customers_once(history, rentals_history):
+    # Day 1: u1 and u2 bought activations, the renter rented: 3. Day 2: u1 bought, the renter
+    # extended, the other customer rented and bought an activation: 3.
+    User.objects.filter(email="renter@example.com").update(created_at=NOV_1)
+    User.objects.filter(email="other@example.com").update(created_at=NOV_1)
+    ActivationFactory(user=User.objects.get(email="other@example.com"), created_at=DAY_2)
+    assert customer_rows(query()) == [
+        {"period": "2026-11-01", "active": 0, "new": 3},
+        {"period": "2026-11-02", "active": 3, "new": 1},
+        {"period": "2026-11-03", "active": 3, "new": 0},  # the other customer counted once
+    ]
+
+
 def test_top_customers_count_their_rentals(history, rentals_history):
     top = [
         (r["customer"], r["revenue"], r["rentals"], r["total"]) for r in top_customer_rows(query())
