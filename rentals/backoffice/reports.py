@@ -359,7 +359,7 @@ def reports_view(request: HttpRequest) -> HttpResponse:
     _require(request)
     query = report_query(request.GET)
     tables = {name: rows(query) for name, rows in TABLES.items()}
-    chart = _chart(tables["activity"]) if query.dimension == "none" else None
+    chart = _chart(tables["activity"], tables["rentals"]) if query.dimension == "none" else None
     return page(
         request,
         "admin/backoffice/reports.html",
@@ -374,13 +374,20 @@ def reports_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _chart(activity: list[dict[str, Any]], rentals: list[dict[str, Any]]) -> dict[str, Any]:
+    """The chart's series per period: the activity's figures and the rentals' net revenue, 0
+    where a period has none of one kind."""
+    orders = {row["period"]: row for row in activity}
+    rented = {row["period"]: row["net"] for row in rentals}
+    labels = sorted(orders.keys() | rented.keys())
+
+    def series(name: str) -> list[str]:
+        return [str(orders[p][name]) if p in orders else "0.00" for p in labels]
+
     return {
-        "labels": [row["period"] for row in rows],
-        "revenue": [str(row["revenue"]) for row in rows],
-        "cost": [str(row["cost"]) for row in rows],
-        "margin": [str(row["margin"]) for row in rows],
-        "refunded": [str(row["refunded"]) for row in rows],
+        "labels": labels,
+        **{name: series(name) for name in ("revenue", "cost", "margin", "refunded")},
+        "rentals": [str(rented.get(p, to_cents(ZERO))) for p in labels],
     }
 
 

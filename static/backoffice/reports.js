@@ -1,5 +1,5 @@
-// The reports page's chart: revenue, upstream cost, margin and refunds per period (Chart.js,
-// vendored). A file, not an inline script, so a Content-Security-Policy of 'self' allows it.
+// The reports page's chart: revenue, upstream cost, margin and refunds of activations and the
+// rentals' net revenue per period (Chart.js, vendored). A file, not an inline script, so a Content-Security-Policy of 'self' allows it.
 (function () {
   const source = document.getElementById("bo-chart-data");
   const canvas = document.getElementById("bo-chart");
@@ -20,6 +20,7 @@
         line("Upstream cost", data.cost, "#c05621"),
         line("Margin", data.margin, "#2f855a"),
         line("Refunded", data.refunded, "#c53030"),
+        line("Rentals (net)", data.rentals, "#6b46c1"),
       ],
     },
   });

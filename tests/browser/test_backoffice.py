@@ -133,7 +133,7 @@ def test_an_operator_finds_refunds_and_sees_it_audited(page, live_server, screen
         "() => { const c = Chart.getChart('bo-chart');"
         " return [c.data.datasets.length, c.data.labels.length, c.canvas.width]; }"
     )
-    assert drawn[0] == 4 and drawn[1] >= 14 and drawn[2] > 300
+    assert drawn[0] == 5 and drawn[1] >= 14 and drawn[2] > 300
     expect(page.get_by_text("Deposits per day and processor")).to_be_visible()
     rentals = page.locator("section", has=page.get_by_text("Rentals per day"))
     expect(rentals).to_contain_text("3.00")  # the 24 h rental bought today
