@@ -56,6 +56,9 @@ def browser_context_args(browser_context_args, live_server):
     return {**browser_context_args, "base_url": live_server.url, "locale": "en-US"}
 
 
+_TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
 @pytest.fixture
 def screenshot(page):
     """`screenshot("buy")` saves the current page at every width as var/screenshots/buy-<w>.png."""
@@ -66,6 +69,9 @@ def screenshot(page):
         paths = []
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
+            # What redraws on a resize (a chart) does so within a frame or two: let it, so the
+            # page is captured as it stands at this width.
+            page.evaluate(_TWO_FRAMES)
             path = SCREENSHOTS / f"{name}-{width}.png"
             page.screenshot(path=str(path), full_page=True)
             paths.append(path)
