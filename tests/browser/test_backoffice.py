@@ -98,6 +98,10 @@ def test_an_operator_finds_refunds_and_sees_it_audited(page, live_server, screen
     page.wait_for_url(re.compile(r"/admin/backoffice/search/"))
     expect(page.get_by_text("2 matches")).to_be_visible()
     screenshot("backoffice-search")
+    wide = page.viewport_size
+    page.set_viewport_size({"width": 375, "height": 800})  # the hash wraps on a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.set_viewport_size(wide)
 
     page.get_by_role("link", name="carol@example.com").click()
     page.wait_for_url(re.compile(rf"/admin/backoffice/customers/{customer.pk}/$"))
