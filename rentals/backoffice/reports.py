@@ -31,6 +31,7 @@ from providers.models import Provider
 from providers.selectors import provider_balance
 from rentals.backoffice.rollup import rolled_sums, rollup_covers
 from rentals.models import Activation
+from rentals.services.rental_money import REFERENCE_KIND as RENTAL_REFERENCE_KIND
 from smsbox.models import User
 from smsbox.money import ZERO, money_field_kwargs, to_cents
 from wallets.models import LedgerEntry, TopUp
@@ -129,7 +130,6 @@ def _activity(key: tuple[str, str], row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-RENTAL_REFERENCE = "rental"  # what every ledger entry of a rental names (``rental_money``)
 Kind = LedgerEntry.Kind
 CHARGES = (Kind.CHARGE, Kind.RENEWAL)  # a rental's first period, then each period added
 
@@ -169,7 +169,7 @@ def rental_rows(query: ReportQuery) -> list[dict[str, Any]]:
 def _rental_entries(query: ReportQuery):
     """The charges and refunds of rentals in the range (found by their reference's index)."""
     return LedgerEntry.objects.filter(
-        reference_kind=RENTAL_REFERENCE,
+        reference_kind=RENTAL_REFERENCE_KIND,
         created_at__gte=query.start,
         created_at__lt=query.end,
         kind__in=[*CHARGES, Kind.REFUND],
@@ -380,14 +380,15 @@ def _chart(activity: list[dict[str, Any]], rentals: list[dict[str, Any]]) -> dic
     orders = {row["period"]: row for row in activity}
     rented = {row["period"]: row["net"] for row in rentals}
     labels = sorted(orders.keys() | rented.keys())
+    none = str(to_cents(ZERO))  # a period without figures of one kind
 
     def series(name: str) -> list[str]:
-        return [str(orders[p][name]) if p in orders else "0.00" for p in labels]
+        return [str(orders[p][name]) if p in orders else none for p in labels]
 
     return {
         "labels": labels,
         **{name: series(name) for name in ("revenue", "cost", "margin", "refunded")},
-        "rentals": [str(rented.get(p, to_cents(ZERO))) for p in labels],
+        "rentals": [str(rented[p]) if p in rented else none for p in labels],
     }
 
 

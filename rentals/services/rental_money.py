@@ -16,8 +16,11 @@ State = Rental.State
 RenewalState = RentalRenewal.State
 
 
+REFERENCE_KIND = "rental"  # what every ledger entry of a rental names
+
+
 def rental_reference(rental: Rental) -> Reference:
-    return Reference("rental", rental.pk)
+    return Reference(REFERENCE_KIND, rental.pk)
 
 
 def rental_charge_key(rental: Rental, period: int) -> str:

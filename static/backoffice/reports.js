@@ -1,5 +1,6 @@
 // The reports page's chart: revenue, upstream cost, margin and refunds of activations and the
-// rentals' net revenue per period (Chart.js, vendored). A file, not an inline script, so a Content-Security-Policy of 'self' allows it.
+// rentals' net revenue per period (Chart.js, vendored). A file, not an inline script, so a
+// Content-Security-Policy of 'self' allows it.
 (function () {
   const source = document.getElementById("bo-chart-data");
   const canvas = document.getElementById("bo-chart");

@@ -76,7 +76,7 @@ def shop():
     rent_simulator()
     usa_plans()
     wallet_deposit(
-        wallet=wallet_get_or_create(user=other), amount=Decimal("10"), idempotency_key="d"
+        wallet=wallet_get_or_create(user=other), amount=Decimal("10"), idempotency_key="dave-rent"
     )
     rental_purchase(user=other, country=Country.objects.get(sms_activate_id=187), hours=24)
     operator = StaffFactory(email="finance@example.com", is_superuser=False)

@@ -148,11 +148,11 @@ def _received(data: Mapping[str, Any]) -> Decimal | None:
     status alone decides (paid in full is what was asked); a coin amount is never taken for
     the invoice's currency."""
     paid, asked, amount = (_amount(data, f) for f in ("payment_amount", "payer_amount", "amount"))
-    currency = str(data.get("currency") or "").upper()
+    currency, in_usd = str(data.get("currency") or "").upper(), _amount(data, "payment_amount_usd")
     if paid is not None and asked and amount is not None:
         return amount * paid / asked
-    if currency == "USD" and _amount(data, "payment_amount_usd") is not None:
-        return _amount(data, "payment_amount_usd")
+    if currency == "USD" and in_usd is not None:
+        return in_usd
     if str(data.get("payer_currency") or currency).upper() == currency:
         return paid
     return None
