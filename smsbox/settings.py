@@ -502,6 +502,28 @@ MIDDLEWARE = [
     "smsbox.middleware.StaffSessionMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+# Requests of client programs (the REST API, the record link, the handler protocol, the client
+# dialects: API keys, no browser) pass through SMSBOX_API_MIDDLEWARE alone
+# (smsbox.middleware.ApiMiddleware): the browser's middleware (static files, sessions, CSRF,
+# login, two-factor, messages, htmx, the dashboard's language and checks) has nothing to do
+# for them. They answer in LANGUAGE_CODE, whatever Accept-Language says.
+SMSBOX_API_PATHS = ("/api/v1/", "/api/sms/", "/stubs/handler_api", "/smspool/", "/5sim/")
+_BROWSER_ONLY = {
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "smsbox.middleware.ActivityMiddleware",
+    "smsbox.middleware.ContentSecurityPolicyMiddleware",
+    "smsbox.middleware.BlockedAccountMiddleware",
+    "smsbox.middleware.StaffSessionMiddleware",
+}
+SMSBOX_API_MIDDLEWARE = [name for name in MIDDLEWARE if name not in _BROWSER_ONLY]
+MIDDLEWARE = ["smsbox.middleware.ApiMiddleware", *MIDDLEWARE]
 AXES_ENABLED = SMSBOX_STAFF_LOCKOUT
 AXES_FAILURE_LIMIT = env.int("SMSBOX_STAFF_LOCKOUT_FAILURES", default=5)
 AXES_COOLOFF_TIME = env.int("SMSBOX_STAFF_LOCKOUT_HOURS", default=1)

@@ -8,6 +8,7 @@ import logging
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import OperationalError
+from django.middleware.common import CommonMiddleware
 from django.test import Client
 
 from rentals.api import activations as activation_api
@@ -72,20 +73,42 @@ def test_a_lost_database_in_an_api_view_is_503_with_retry_after(browser, raw_key
     assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
 
 
-def test_a_lost_database_before_the_api_view_is_json_503_too(session_store_down):
-    response = session_store_down.get("/api/v1/wallet/")
+@pytest.fixture
+def middleware_down(monkeypatch, browser):
+    """A middleware that client programs' requests pass through too fails on the database,
+    before any view."""
+
+    def process_request(self, request):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(CommonMiddleware, "process_request", process_request)
+    return browser
+
+
+def test_a_lost_database_before_the_api_view_is_json_503_too(middleware_down):
+    response = middleware_down.get("/api/v1/wallet/")
 
     assert response.status_code == 503
     assert int(response["Retry-After"]) > 0
     assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
 
 
-def test_a_lost_database_before_the_handler_answers_error_sql(session_store_down, raw_key):
-    response = session_store_down.get(
+def test_a_lost_database_before_the_handler_answers_error_sql(middleware_down, raw_key):
+    response = middleware_down.get(
         "/stubs/handler_api.php", {"api_key": raw_key, "action": "getBalance"}
     )
 
     assert (response.status_code, response.content) == (200, b"ERROR_SQL")
+
+
+def test_client_programs_never_open_the_session(session_store_down, raw_key):
+    rest = session_store_down.get("/api/v1/wallet/", HTTP_X_API_KEY=raw_key)
+    handler = session_store_down.get(
+        "/stubs/handler_api.php", {"api_key": raw_key, "action": "getBalance"}
+    )
+
+    assert rest.status_code == 200
+    assert handler.content.startswith(b"ACCESS_BALANCE:")
 
 
 def test_a_lost_database_in_the_handler_key_check_answers_error_sql(browser, raw_key, monkeypatch):
