@@ -3,7 +3,9 @@
 security headers stay."""
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.urls import URLResolver, get_resolver
 from django.utils import timezone, translation
 
 from tests.factories import ApiKeyFactory, UserFactory
@@ -83,3 +85,24 @@ def test_client_programs_keep_the_security_headers(path):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def _routes(patterns, prefix: str = "/"):
+    """Every URL pattern as its route written out (regular expressions without their anchors)
+    and its view."""
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern).lstrip("^").replace("\\", "")
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, route)
+        else:
+            yield route, pattern.callback
+
+
+def test_no_page_for_browsers_lies_under_the_api_paths():
+    """What passes the API's middleware has no CSRF check and no session: a view there that
+    expects them would lose them, so every one is exempt from CSRF, as API views are."""
+    routes = list(_routes(get_resolver().url_patterns))
+    under = [(route, view) for route, view in routes if route.startswith(settings.SMSBOX_API_PATHS)]
+
+    assert len(under) > 50  # the REST API, the record link, the handler and the dialects
+    assert [route for route, view in under if not getattr(view, "csrf_exempt", False)] == []
