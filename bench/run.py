@@ -485,12 +485,12 @@ def _report(results: dict[str, Result], cpu, args, env, load, steal: float | Non
     ok = True
     for name, result in results.items():
         ratio = statistics.median(result.ratios) if result.ratios else 1.0
-        rounds = f"{min(result.ratios):.2f} to {max(result.ratios):.2f}" if result.ratios else ""
+        rounds = f"{min(result.ratios):.3f} to {max(result.ratios):.3f}" if result.ratios else ""
         target = TARGETS.get(name)
         met = target is None or ratio >= target
         ok = ok and met and result.errors == 0
         print(
-            f"{name:<26}{result.rps:>10.0f}{result.requests:>10}{result.errors:>8}{ratio:>8.2f}"
+            f"{name:<26}{result.rps:>10.0f}{result.requests:>10}{result.errors:>8}{ratio:>8.3f}"
             f"{rounds:>18}{'' if target is None else f'≥{target}':>8}{'' if met else '  MISSED'}"
             + (f"  (goal ≥{GOALS[name]})" if name in GOALS and ratio < GOALS[name] else "")
         )
