@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DataError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -131,8 +132,29 @@ def _jsonable(value: Any) -> Any:
 
 
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """Any path under /api/ that no view serves: the one error body, not an HTML page."""
+    """Any path under /api/ that no view serves: the one error body, not an HTML page. A path
+    that a view serves with a trailing slash (the REST API's paths end in one) is answered with
+    that path, so that a client missing the slash learns what to send."""
+    if not request.path_info.endswith("/") and _served(request, request.path_info + "/"):
+        path = request.path + "/"
+        return JsonResponse(
+            error_body(
+                "NOT_FOUND",
+                f"No such API endpoint; the path ends in a slash: {path}",
+                {"path": path},
+            ),
+            status=404,
+        )
     return JsonResponse(error_body("NOT_FOUND", "No such API endpoint."), status=404)
+
+
+def _served(request: HttpRequest, path: str) -> bool:
+    """Whether a view other than ``api_not_found`` serves ``path``."""
+    try:
+        match = resolve(path, urlconf=getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return match.func is not api_not_found
 
 
 class JsonNegotiation(DefaultContentNegotiation):

@@ -33,6 +33,22 @@ def test_wrong_method_is_405(client):
 
 def test_unknown_api_path_is_a_json_404(client):
     assert_error(client.get("/api/v1/no-such-thing/"), 404, "NOT_FOUND")
+    assert client.get("/api/v1/no-such-thing").json()["error"]["details"] == {}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/activations", "/api/v1/wallet", "/api/v1/activations/12", "/api/v1/rentals/7/extend"],
+)
+def test_a_path_missing_its_trailing_slash_is_told_the_path_to_send(client, path):
+    """The REST API's paths end in a slash; without it nothing is served, nor redirected (a
+    redirect of a POST becomes a GET without its body in most clients), but the 404 names the
+    path to send."""
+    response = client.post(path) if path.endswith("extend") else client.get(path)
+    assert_error(response, 404, "NOT_FOUND")
+    error = response.json()["error"]
+    assert error["details"] == {"path": path + "/"}
+    assert error["message"].endswith(path + "/")
 
 
 def test_malformed_json_is_400_parse_error(client):
