@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DataError
 from django.http import Http404, HttpRequest, JsonResponse
-from django.urls import Resolver404, resolve
+from django.urls import is_valid_path
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -150,11 +150,8 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
 
 def _served(request: HttpRequest, path: str) -> bool:
     """Whether a view other than ``api_not_found`` serves ``path``."""
-    try:
-        match = resolve(path, urlconf=getattr(request, "urlconf", None))
-    except Resolver404:
-        return False
-    return match.func is not api_not_found
+    match = is_valid_path(path, getattr(request, "urlconf", None))
+    return bool(match) and match.func is not api_not_found
 
 
 class JsonNegotiation(DefaultContentNegotiation):
