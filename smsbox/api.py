@@ -137,15 +137,12 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
     that path, so that a client missing the slash learns what to send."""
     if not request.path_info.endswith("/") and _served(request, request.path_info + "/"):
         path = request.path + "/"
-        return JsonResponse(
-            error_body(
-                "NOT_FOUND",
-                f"No such API endpoint; the path ends in a slash: {path}",
-                {"path": path},
-            ),
-            status=404,
+        body = error_body(
+            "NOT_FOUND", f"No such API endpoint; the path ends in a slash: {path}", {"path": path}
         )
-    return JsonResponse(error_body("NOT_FOUND", "No such API endpoint."), status=404)
+    else:
+        body = error_body("NOT_FOUND", "No such API endpoint.")
+    return JsonResponse(body, status=404)
 
 
 def _served(request: HttpRequest, path: str) -> bool:
